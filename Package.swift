@@ -1,0 +1,96 @@
+// swift-tools-version:6.0
+//
+// sergeant for Swift: one package holding the libraries, the two executables and the tests.
+// Worker plugins live in their own packages under Plugins-Examples/ and depend on the
+// `Sergeant` product of this one.
+import PackageDescription
+
+let package = Package(
+    name: "sergeant",
+    platforms: [.macOS(.v13)],
+    products: [
+        /// The SDK a worker plugin imports (`import Sergeant`).
+        .library(name: "Sergeant", targets: ["Sergeant"]),
+        /// The supervisor that spawns workers and loads plugins.
+        .executable(name: "sergeant-host", targets: ["sergeant-host"]),
+        /// The producer and admin command line.
+        .executable(name: "sergeant", targets: ["sergeant"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCompression",
+            path: "Sources/CCompression",
+            providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"])]
+        ),
+        .target(name: "CSergeantPlugin", path: "Sources/CSergeantPlugin"),
+        /// Swift helpers over the C ABI, linked into both the host and every plugin.
+        .target(name: "SergeantABI", dependencies: ["CSergeantPlugin", "SergeantCore"]),
+
+        // MARK: Libraries
+        .target(
+            name: "SergeantCore",
+            dependencies: [
+                "CCompression",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Sergeant",
+            dependencies: [
+                "SergeantCore",
+                "SergeantABI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SergeantBroker",
+            dependencies: [
+                "SergeantCore",
+                "CHiredis",
+                "CCompression",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SergeantHost",
+            dependencies: [
+                "SergeantCore",
+                "SergeantBroker",
+                "SergeantABI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "sergeant-host",
+            dependencies: [
+                "SergeantHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "sergeant",
+            dependencies: [
+                "SergeantHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore"]),
+        .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore"]),
+        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantHost"]),
+    ]
+)

@@ -1,0 +1,3 @@
+#include <zlib.h>
+#include <bzlib.h>
+#include <lzma.h>

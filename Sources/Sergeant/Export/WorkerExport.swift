@@ -1,0 +1,157 @@
+import Foundation
+import SergeantABI
+
+// MARK: - Exporting worker classes
+
+/// Implements the plugin's `sergeant_worker_create` for the given worker classes.
+///
+/// A plugin exports its classes with these lines (the signature is the C ABI's):
+///
+/// ```swift
+/// @_cdecl("sergeant_worker_create")
+/// public func sergeantWorkerCreate(_ className: UnsafePointer<CChar>?, _ hostAPI: UnsafeRawPointer?,
+///                                  _ workerAPI: UnsafeMutableRawPointer?, _ error: UnsafeRawPointer?) -> Int32 {
+///     exportWorkers([Worker.self], className: className, hostAPI: hostAPI, workerAPI: workerAPI, error: error)
+/// }
+/// ```
+///
+/// A class is found by its name (`Worker`) or its qualified name (`consumer.Worker`).
+public func exportWorkers(
+    _ classes: [Worker.Type],
+    className: UnsafePointer<CChar>?,
+    hostAPI: UnsafeRawPointer?,
+    workerAPI: UnsafeMutableRawPointer?,
+    error: UnsafeRawPointer?
+) -> Int32 {
+    let error = error?.assumingMemoryBound(to: sergeant_output.self)
+    guard let className, let hostAPI, let workerAPI else {
+        write("sergeant_worker_create needs a class name, a host API and a worker API", to: error)
+        return SERGEANT_INVALID
+    }
+    let host = hostAPI.assumingMemoryBound(to: sergeant_host_api.self)
+    guard host.pointee.abi_version >> 16 == PluginStatus.abiVersion >> 16 else {
+        write("the host speaks plugin ABI \(PluginStatus.versionString(host.pointee.abi_version)), this plugin"
+              + " \(PluginStatus.versionString(PluginStatus.abiVersion)); rebuild the plugin against the host's SDK", to: error)
+        return SERGEANT_ABI_MISMATCH
+    }
+    let name = String(cString: className)
+    guard let workerClass = classes.first(where: { String(describing: $0) == name || String(reflecting: $0) == name }) else {
+        let names = classes.map { String(describing: $0) }.joined(separator: ", ")
+        write("this module exports no worker class named '\(name)'; it exports: \(names.isEmpty ? "none" : names)", to: error)
+        return SERGEANT_CLASS_NOT_FOUND
+    }
+    let worker = workerClass.init()
+    worker.host = HostConnection(api: host)
+    workerAPI.assumingMemoryBound(to: sergeant_worker_api.self).pointee = WorkerTable.make(for: worker)
+    return SERGEANT_OK
+}
+
+// MARK: - WorkerTable
+
+/// Builds the C function table of one worker instance. Every entry catches whatever the
+/// Swift code throws and turns it into a status code and a message.
+enum WorkerTable {
+    static func make(for worker: Worker) -> sergeant_worker_api {
+        var table = sergeant_worker_api()
+        table.size = MemoryLayout<sergeant_worker_api>.size
+        table.abi_version = PluginStatus.abiVersion
+        table.worker = Unmanaged.passRetained(worker).toOpaque()
+        table.config = { instance, config, error in
+            guard let worker = instance.map(WorkerTable.worker) else { return SERGEANT_INVALID }
+            do {
+                let encoder = JSONEncoder()
+                write(Array(try encoder.encode(worker.config)), to: config)
+                return SERGEANT_OK
+            } catch let failure {
+                write("the worker's configuration cannot be encoded: \(failure)", to: error)
+                return SERGEANT_FAILURE
+            }
+        }
+        table.initialize = { instance, error in
+            WorkerTable.run(instance, error) { worker in try worker.initialize() }
+        }
+        table.finalize = { instance, error in
+            WorkerTable.run(instance, error) { worker in try worker.finalize() }
+        }
+        table.pre_work = { instance, task, length, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in try worker.preWork(task: task) }
+        }
+        table.work = { instance, task, length, value, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in
+                let returned = try Worker.$currentTraceID.withValue(task.traceID) { try worker.workReturning(task: task) }
+                write(MessagePack.encode(returned), to: value)
+            }
+        }
+        table.post_work = { instance, task, length, success, exception, error in
+            let failure = exception.map { String(cString: $0) }
+            return WorkerTable.run(instance, task, length, error) { worker, task in
+                try worker.postWork(task: task, success: success != 0, failure: failure)
+            }
+        }
+        table.on_success = { instance, task, length, value, valueLength, error in
+            let returned = (try? MessagePack.decode(UnsafeRawBufferPointer(start: value, count: valueLength))) ?? .null
+            return WorkerTable.run(instance, task, length, error) { worker, task in try worker.onSuccess(task: task, returnedValue: returned) }
+        }
+        table.on_failure = { instance, task, length, exception, error in
+            let failure = exception.map { String(cString: $0) } ?? ""
+            return WorkerTable.run(instance, task, length, error) { worker, task in try worker.onFailure(task: task, failure: failure) }
+        }
+        table.on_timeout = { instance, task, length, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onTimeout(task: task) }
+        }
+        table.on_retry = { instance, task, length, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onRetry(task: task) }
+        }
+        table.on_max_retries = { instance, task, length, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onMaxRetries(task: task) }
+        }
+        table.on_requeue = { instance, task, length, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onRequeue(task: task) }
+        }
+        table.on_starvation = { instance, seconds, error in
+            WorkerTable.run(instance, error) { worker in try worker.onStarvation(timeWithNoTasks: seconds) }
+        }
+        table.on_stop = { instance, task, length, error in
+            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onStop(task: task) }
+        }
+        table.destroy = { instance in
+            guard let instance else { return }
+            Unmanaged<Worker>.fromOpaque(instance).release()
+        }
+        return table
+    }
+
+    static func worker(_ instance: UnsafeMutableRawPointer) -> Worker {
+        Unmanaged<Worker>.fromOpaque(instance).takeUnretainedValue()
+    }
+
+    /// Runs a worker method and maps what it throws to a status.
+    static func run(_ instance: UnsafeMutableRawPointer?, _ error: UnsafePointer<sergeant_output>?,
+                    _ body: (Worker) throws -> Void) -> sergeant_status {
+        guard let instance else { return SERGEANT_INVALID }
+        do {
+            try body(worker(instance))
+            return SERGEANT_OK
+        } catch let interrupt as WorkerInterrupt {
+            return interrupt.status.rawValue
+        } catch let failure {
+            write(String(describing: failure), to: error)
+            return SERGEANT_FAILURE
+        }
+    }
+
+    /// Runs a worker method on a task decoded from the host's msgpack bytes.
+    static func run(_ instance: UnsafeMutableRawPointer?, _ bytes: UnsafePointer<UInt8>?, _ length: Int,
+                    _ error: UnsafePointer<sergeant_output>?,
+                    _ body: (Worker, SergeantTask) throws -> Void) -> sergeant_status {
+        let task: SergeantTask
+        do {
+            let value = try MessagePack.decode(UnsafeRawBufferPointer(start: bytes, count: length))
+            task = try SergeantTask(value: value)
+        } catch let failure {
+            write("the host passed a task that is not readable: \(failure)", to: error)
+            return SERGEANT_INVALID
+        }
+        return WorkerTable.run(instance, error) { worker in try body(worker, task) }
+    }
+}

@@ -1,0 +1,288 @@
+import Logging
+import SergeantABI
+@_exported import SergeantCore
+
+// MARK: - Worker
+
+/// The class a worker plugin subclasses, as Python's `sergeant.worker.Worker`.
+///
+/// Override ``generateConfig()`` and ``work(task:)``; override any handler you need. The
+/// host creates one instance per worker process through the plugin's exported factory
+/// (see ``exportWorkers(_:className:hostAPI:workerAPI:error:)``).
+///
+/// ```swift
+/// import Sergeant
+///
+/// final class Worker: Sergeant.Worker {
+///     override func generateConfig() -> WorkerConfig {
+///         WorkerConfig(name: "test_worker", connector: .redis(nodes: [RedisNode()]),
+///                      logging: LoggingConfig(level: .info, logToStdout: true))
+///     }
+///     override func work(task: SergeantTask) throws {
+///         logger.info("task parameters are: \(task.kwargs)")
+///     }
+/// }
+/// ```
+open class Worker: @unchecked Sendable {
+    /// The configuration ``generateConfig()`` returned.
+    public private(set) lazy var config: WorkerConfig = generateConfig()
+
+    /// A logger whose lines the host writes in sergeant's format, under the worker's name.
+    public private(set) lazy var logger: Logger = Logger(label: config.name) { [host] label in
+        HostLogHandler(host: host, level: LogLevel.debug.loggerLevel)
+    }
+
+    var host: HostConnection?
+
+    /// The trace id of the task running on the current thread, inherited by pushed tasks.
+    @TaskLocal static var currentTraceID: String?
+
+    /// Creates a worker. The host calls this through the exported factory.
+    public required init() {}
+
+    // MARK: Configuration and work
+
+    /// The worker's configuration. Override it; the default names the queue after the class.
+    open func generateConfig() -> WorkerConfig {
+        WorkerConfig(name: String(describing: type(of: self)))
+    }
+
+    /// Runs one task. Throw to fail it; call ``retry(task:priority:consumableFrom:)`` and its
+    /// siblings to change its course.
+    open func work(task: SergeantTask) throws {}
+
+    /// Runs one task and returns a value for ``onSuccess(task:returnedValue:)``. The default
+    /// calls ``work(task:)`` and returns nil; override this instead when you return a value.
+    open func workReturning(task: SergeantTask) throws -> Value {
+        try work(task: task)
+        return nil
+    }
+
+    // MARK: Handlers
+
+    /// Called once in each worker process before the first task.
+    open func initialize() throws {}
+    /// Called once when the worker process ends its run.
+    open func finalize() throws {}
+    /// Called before each task.
+    open func preWork(task: SergeantTask) throws {}
+    /// Called after each task; `failure` is the error message when it did not succeed.
+    open func postWork(task: SergeantTask, success: Bool, failure: String?) throws {}
+    /// The task succeeded with `returnedValue`.
+    open func onSuccess(task: SergeantTask, returnedValue: Value) throws {}
+    /// The task failed with `failure` (the error's description).
+    open func onFailure(task: SergeantTask, failure: String) throws {}
+    /// The task ran past its timeout.
+    open func onTimeout(task: SergeantTask) throws {}
+    /// The task was retried.
+    open func onRetry(task: SergeantTask) throws {}
+    /// The task reached max_retries.
+    open func onMaxRetries(task: SergeantTask) throws {}
+    /// The task was requeued.
+    open func onRequeue(task: SergeantTask) throws {}
+    /// No task arrived for `timeWithNoTasks` seconds.
+    open func onStarvation(timeWithNoTasks: Double) throws {}
+    /// The worker is stopping while `task` was in progress.
+    open func onStop(task: SergeantTask) throws {}
+
+    // MARK: Control flow
+
+    /// Pushes the task again with run_count + 1 and ends it as retried; past `max_retries`
+    /// nothing is pushed and it ends as ``WorkerInterrupt/maxRetries``.
+    public func retry(task: SergeantTask, priority: TaskPriority = .normal, consumableFrom: Double? = nil) throws -> Never {
+        let bytes = task.messagePack()
+        let connection = try attached()
+        let retry = try connection.function(\.retry, named: "retry")
+        let status = try bytes.withUnsafeBufferPointer { buffer in
+            try connection.call("retry") { host, error in
+                retry(host, buffer.baseAddress, buffer.count, priority.abiValue, consumableFrom ?? SERGEANT_NOT_DELAYED, error)
+            }
+        }
+        throw status == .maxRetries ? WorkerInterrupt.maxRetries : WorkerInterrupt.retry
+    }
+
+    /// Pushes the task again unchanged and ends it as requeued.
+    public func requeue(task: SergeantTask, priority: TaskPriority = .normal, consumableFrom: Double? = nil) throws -> Never {
+        let bytes = task.messagePack()
+        let connection = try attached()
+        let requeue = try connection.function(\.requeue, named: "requeue")
+        _ = try bytes.withUnsafeBufferPointer { buffer in
+            try connection.call("requeue") { host, error in
+                requeue(host, buffer.baseAddress, buffer.count, priority.abiValue, consumableFrom ?? SERGEANT_NOT_DELAYED, error)
+            }
+        }
+        throw WorkerInterrupt.requeue
+    }
+
+    /// Stops every worker of the supervisor; none is spawned again.
+    public func stop() throws -> Never { throw WorkerInterrupt.stop }
+
+    /// Ends this worker process; the supervisor starts a fresh one.
+    public func respawn() throws -> Never { throw WorkerInterrupt.respawn }
+
+    /// True when the task running on this thread is past its timeout.
+    public var isTimedOut: Bool {
+        guard let host, let isTimedOut = host.api.pointee.is_timed_out else { return false }
+        return isTimedOut(host.api.pointee.host) != 0
+    }
+
+    /// Throws ``WorkerInterrupt/timeout`` when the running task is past its timeout: call it
+    /// in long loops so that work stops cooperatively.
+    public func checkTimeout() throws {
+        if isTimedOut { throw WorkerInterrupt.timeout }
+    }
+
+    // MARK: Broker
+
+    /// Pushes one task built from `kwargs` (a map) to this worker's queue or to `taskName`'s.
+    /// The trace id defaults to the running task's.
+    public func pushTask(kwargs: Value, taskName: String? = nil, priority: TaskPriority = .normal,
+                         consumableFrom: Double? = nil, traceID: String? = nil) throws {
+        try pushTasks(kwargsList: [kwargs], taskName: taskName, priority: priority,
+                      consumableFrom: consumableFrom, traceID: traceID)
+    }
+
+    /// Pushes one task per kwargs map, in one round trip.
+    public func pushTasks(kwargsList: [Value], taskName: String? = nil, priority: TaskPriority = .normal,
+                          consumableFrom: Double? = nil, traceID: String? = nil) throws {
+        for kwargs in kwargsList where kwargs.mapValue == nil {
+            throw WorkerError("kwargs must be a map, got \(kwargs.kindName)")
+        }
+        let encoded = kwargsList.map(MessagePack.encode)
+        let connection = try attached()
+        let push = try connection.function(\.push_tasks, named: "push_tasks")
+        let trace = traceID ?? Self.currentTraceID
+        let pointers = encoded.map { bytes -> UnsafeMutablePointer<UInt8> in
+            let copy = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+            copy.initialize(from: bytes, count: bytes.count)
+            return copy
+        }
+        defer { pointers.forEach { $0.deallocate() } }
+        let constPointers: [UnsafePointer<UInt8>?] = pointers.map { UnsafePointer($0) }
+        let lengths = encoded.map(\.count)
+        _ = try withOptionalCString(taskName) { name in
+            try withOptionalCString(trace) { trace in
+                try connection.call("push_tasks") { host, error in
+                    push(host, name, constPointers, lengths, encoded.count, priority.abiValue,
+                         consumableFrom ?? SERGEANT_NOT_DELAYED, trace, error)
+                }
+            }
+        }
+    }
+
+    /// Pops up to `numberOfTasks` tasks from this worker's queue or `taskName`'s.
+    public func getNextTasks(numberOfTasks: Int, taskName: String? = nil) throws -> [SergeantTask] {
+        let connection = try attached()
+        let pop = try connection.function(\.get_next_tasks, named: "get_next_tasks")
+        let tasks = OutputBuffer()
+        _ = try withOptionalCString(taskName) { name in
+            try tasks.withOutput { output in
+                try connection.call("get_next_tasks") { host, error in pop(host, name, numberOfTasks, output, error) }
+            }
+        }
+        return try tasks.items.map { try SergeantTask(messagePack: $0) }
+    }
+
+    /// Deletes this worker's queue (or `taskName`'s) with its delayed tasks.
+    public func purgeTasks(taskName: String? = nil) throws {
+        let connection = try attached()
+        let purge = try connection.function(\.purge_tasks, named: "purge_tasks")
+        _ = try withOptionalCString(taskName) { name in
+            try connection.call("purge_tasks") { host, error in purge(host, name, error) }
+        }
+    }
+
+    /// Number of tasks waiting in this worker's queue (or `taskName`'s).
+    public func numberOfEnqueuedTasks(taskName: String? = nil, includeDelayed: Bool = false) throws -> Int {
+        let connection = try attached()
+        let count = try connection.function(\.number_of_enqueued_tasks, named: "number_of_enqueued_tasks")
+        var result: Int64 = 0
+        _ = try withOptionalCString(taskName) { name in
+            try connection.call("number_of_enqueued_tasks") { host, error in
+                count(host, name, includeDelayed ? 1 : 0, &result, error)
+            }
+        }
+        return Int(result)
+    }
+
+    /// A lock named `name`, shared by every worker on the broker.
+    public func lock(_ name: String) -> Lock {
+        Lock(name: name, worker: self)
+    }
+
+    // MARK: Keys
+
+    /// Stores `value` under `name`; true when the key did not exist.
+    @discardableResult
+    public func setKey(_ name: String, value: Value) throws -> Bool {
+        let connection = try attached()
+        let set = try connection.function(\.key_set, named: "key_set")
+        let bytes = MessagePack.encode(value)
+        var wasNew: Int32 = 0
+        _ = try bytes.withUnsafeBufferPointer { buffer in
+            try connection.call("key_set") { host, error in set(host, name, buffer.baseAddress, buffer.count, &wasNew, error) }
+        }
+        return wasNew != 0
+    }
+
+    /// The value stored under `name`, nil when unset.
+    public func getKey(_ name: String) throws -> Value? {
+        let connection = try attached()
+        let get = try connection.function(\.key_get, named: "key_get")
+        let value = OutputBuffer()
+        var found: Int32 = 0
+        _ = try value.withOutput { output in
+            try connection.call("key_get") { host, error in get(host, name, output, &found, error) }
+        }
+        guard found != 0, let bytes = value.items.first else { return nil }
+        return try MessagePack.decode(bytes)
+    }
+
+    /// Deletes key `name`; true when it existed.
+    @discardableResult
+    public func deleteKey(_ name: String) throws -> Bool {
+        let connection = try attached()
+        let delete = try connection.function(\.key_delete, named: "key_delete")
+        var deleted: Int32 = 0
+        try connection.call("key_delete") { host, error in delete(host, name, &deleted, error) }
+        return deleted != 0
+    }
+
+    func attached() throws -> HostConnection {
+        guard let host else {
+            throw WorkerError("this worker is not running inside sergeant-host; broker calls need the host")
+        }
+        return host
+    }
+}
+
+extension TaskPriority {
+    /// The ABI's priority number.
+    var abiValue: sergeant_priority {
+        self == .high ? SERGEANT_PRIORITY_HIGH : SERGEANT_PRIORITY_NORMAL
+    }
+}
+
+// MARK: - HostLogHandler
+
+/// Sends a worker's log lines to the host, which writes them in sergeant's format.
+struct HostLogHandler: LogHandler {
+    let host: HostConnection?
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(host: HostConnection?, level: Logger.Level) {
+        self.host = host
+        self.logLevel = level
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard let host else { return }
+        host.log(LogLevel(event.level), event.message.description)
+    }
+}

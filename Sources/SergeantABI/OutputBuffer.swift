@@ -1,0 +1,47 @@
+// MARK: - OutputBuffer
+
+/// The receiving side of a `sergeant_output`: collects every item written to it.
+///
+/// ```swift
+/// let buffer = OutputBuffer()
+/// status = buffer.withOutput { output in api.config(worker, output, nil) }
+/// ```
+public final class OutputBuffer {
+    /// Items received, in order.
+    public private(set) var items: [[UInt8]] = []
+
+    /// Creates an empty buffer.
+    public init() {}
+
+    /// All items joined, read as UTF-8 text (error messages, JSON).
+    public var text: String {
+        String(decoding: items.joined(), as: UTF8.self)
+    }
+
+    /// Runs `body` with a `sergeant_output` that appends to this buffer.
+    public func withOutput<T>(_ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
+        var output = sergeant_output(
+            write: { context, bytes, length in
+                let buffer = Unmanaged<OutputBuffer>.fromOpaque(context!).takeUnretainedValue()
+                buffer.items.append(length > 0 && bytes != nil ? Array(UnsafeBufferPointer(start: bytes, count: length)) : [])
+            },
+            context: Unmanaged.passUnretained(self).toOpaque()
+        )
+        return try withExtendedLifetime(self) { try body(&output) }
+    }
+}
+
+// MARK: - Writing to an output
+
+/// Writes bytes to an output the other side gave; nothing happens when it is NULL.
+public func write(_ bytes: [UInt8], to output: UnsafePointer<sergeant_output>?) {
+    guard let output else { return }
+    bytes.withUnsafeBufferPointer { buffer in
+        output.pointee.write(output.pointee.context, buffer.baseAddress, buffer.count)
+    }
+}
+
+/// Writes a UTF-8 message to an output the other side gave; nothing happens when it is NULL.
+public func write(_ message: String, to output: UnsafePointer<sergeant_output>?) {
+    write(Array(message.utf8), to: output)
+}

@@ -1,0 +1,118 @@
+import Logging
+import SergeantCore
+
+// MARK: - Broker
+
+/// sergeant's `Broker`: tasks and values on top of a ``QueueConnector``, through a
+/// ``TaskEncoder``. Thread-safe: one lock serialises the connector, which holds one
+/// connection per node.
+public final class Broker: @unchecked Sendable {
+    /// The storage.
+    public let connector: any QueueConnector
+    /// How tasks become bytes.
+    public let encoder: TaskEncoder
+    private let lock = Mutex()
+
+    /// Creates a broker.
+    public init(connector: any QueueConnector, encoder: TaskEncoder) {
+        self.connector = connector
+        self.encoder = encoder
+    }
+
+    /// The broker a worker configuration names.
+    public convenience init(config: WorkerConfig, logger: Logger) throws(BrokerError) {
+        switch config.connector.type {
+        case .redis:
+            self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger),
+                      encoder: config.encoder.taskEncoder)
+        case .local:
+            throw BrokerError("the local connector is not available yet; configure a redis connector"
+                + " or pass --redis redis://HOST:PORT/DB")
+        }
+    }
+
+    /// Runs `body` with exclusive use of the connector.
+    public func withConnector<T>(_ body: (any QueueConnector) throws(BrokerError) -> T) throws(BrokerError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(connector)
+    }
+
+    // MARK: Tasks
+
+    /// Pushes tasks in one round trip.
+    public func push(tasks: [SergeantTask], queue: String, priority: TaskPriority = .normal,
+                     consumableFrom: Double? = nil) throws(BrokerError) {
+        try push(encodedTasks: tasks.map { $0.messagePack() }, queue: queue, priority: priority, consumableFrom: consumableFrom)
+    }
+
+    /// Pushes tasks already serialized to msgpack (compressed here when configured).
+    public func push(encodedTasks: [[UInt8]], queue: String, priority: TaskPriority = .normal,
+                     consumableFrom: Double? = nil) throws(BrokerError) {
+        var items: [[UInt8]] = []
+        items.reserveCapacity(encodedTasks.count)
+        for task in encodedTasks {
+            do { items.append(try encoder.encode(messagePack: task)) } catch { throw BrokerError(error.message) }
+        }
+        try withConnector { connector throws(BrokerError) in
+            try connector.push(queue: queue, items: items, priority: priority, consumableFrom: consumableFrom)
+        }
+    }
+
+    /// Pops up to `count` tasks. Bytes that are not a readable task are moved to the queue's
+    /// dead-letter list (`NAME.dead`) with the reason, and reported in `rejected`.
+    public func pop(queue: String, count: Int) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
+        let items = try withConnector { connector throws(BrokerError) in try connector.pop(queue: queue, count: count) }
+        var tasks: [PoppedTask] = []
+        tasks.reserveCapacity(items.count)
+        var rejected: [String] = []
+        var dead: [[UInt8]] = []
+        for item in items {
+            do {
+                let bytes = try encoder.decodeToMessagePack(item)
+                tasks.append(PoppedTask(messagePack: bytes, task: try SergeantTask(messagePack: bytes)))
+            } catch {
+                rejected.append(error.message)
+                dead.append(Self.deadLetter(raw: item, reason: error.message))
+            }
+        }
+        if !dead.isEmpty {
+            try withConnector { connector throws(BrokerError) in
+                try connector.push(queue: deadLetterKey(queue), items: dead, priority: .normal, consumableFrom: nil)
+            }
+        }
+        return (tasks, rejected)
+    }
+
+    /// Deletes the queue with its delayed tasks.
+    @discardableResult
+    public func purge(queue: String) throws(BrokerError) -> Bool {
+        try withConnector { connector throws(BrokerError) in try connector.delete(queue: queue) }
+    }
+
+    /// Number of queued tasks; delayed ones too when `includeDelayed` (due ones always).
+    public func count(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {
+        try withConnector { connector throws(BrokerError) in try connector.length(queue: queue, includeDelayed: includeDelayed) }
+    }
+
+    /// A dead-letter entry: msgpack `{"reason": str, "date": float, "task": bytes}`.
+    static func deadLetter(raw: [UInt8], reason: String) -> [UInt8] {
+        MessagePack.encode(["reason": .string(reason), "date": .double(unixTime()), "task": .bytes(raw)])
+    }
+}
+
+// MARK: - PoppedTask
+
+/// A task pulled from the broker: its msgpack bytes (what the plugin receives) and its fields.
+public struct PoppedTask: Sendable {
+    /// The task's msgpack bytes, decompressed.
+    public var messagePack: [UInt8]
+    /// The decoded task.
+    public var task: SergeantTask
+
+    /// Creates a popped task.
+    public init(messagePack: [UInt8], task: SergeantTask) {
+        self.messagePack = messagePack
+        self.task = task
+    }
+}

@@ -1,0 +1,153 @@
+import CCompression
+import Logging
+import SergeantCore
+
+// MARK: - RedisConnector
+
+/// sergeant's Redis connector over one or more nodes, placed as Python sergeant places them:
+/// pushes and pops rotate round robin over the nodes from a random start, a pop tries every
+/// node before reporting empty, lengths and purges add up over all nodes, and keys and locks
+/// live on node `crc32(name) % count`.
+public final class RedisConnector: QueueConnector {
+    /// One connection per node, in configuration order.
+    public let connections: [RedisConnection]
+    private var nextIndex: Int
+
+    /// Pops queued items first, then due delayed ones, in one round trip.
+    /// KEYS: queue, delayed set. ARGV: count, now.
+    static let popScript = """
+        local wanted = tonumber(ARGV[1])
+        local items = redis.call('LPOP', KEYS[1], wanted)
+        if not items then items = {} end
+        if #items < wanted then
+            local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
+            if #due > 0 then
+                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #due - 1)
+                for _, item in ipairs(due) do items[#items + 1] = item end
+            end
+        end
+        return items
+        """
+
+    /// Creates a connector; connections open on first use.
+    public init(nodes: [RedisNode], logger: Logger, reconnectTimeout: Double = 30) {
+        precondition(!nodes.isEmpty, "a redis connector needs at least one node")
+        connections = nodes.map { RedisConnection(node: $0, logger: logger, reconnectTimeout: reconnectTimeout) }
+        nextIndex = Int.random(in: 0..<nodes.count)
+    }
+
+    private func nextConnection() -> RedisConnection {
+        defer { nextIndex = (nextIndex + 1) % connections.count }
+        return connections[nextIndex]
+    }
+
+    private func connection(for name: String) -> RedisConnection {
+        let bytes = Array(name.utf8)
+        let checksum = bytes.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) }
+        return connections[Int(checksum % UInt(connections.count))]
+    }
+
+    // MARK: Queues
+
+    public func push(queue: String, items: [[UInt8]], priority: TaskPriority, consumableFrom: Double?) throws(BrokerError) {
+        guard !items.isEmpty else { return }
+        var arguments: [[UInt8]]
+        if let consumableFrom {
+            arguments = [Array("ZADD".utf8), Array(delayedKey(queue).utf8), Array("NX".utf8)]
+            arguments.reserveCapacity(3 + items.count * 2)
+            let score = Array(String(consumableFrom).utf8)
+            for item in items {
+                arguments.append(score)
+                arguments.append(item)
+            }
+        } else {
+            arguments = [Array((priority == .high ? "LPUSH" : "RPUSH").utf8), Array(queue.utf8)]
+            arguments.reserveCapacity(2 + items.count)
+            arguments.append(contentsOf: items)
+        }
+        let reply = try nextConnection().command(arguments)
+        if case .error(let message) = reply { throw BrokerError("push to \(queue) failed: \(message)") }
+    }
+
+    public func pop(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
+        var items: [[UInt8]] = []
+        for _ in connections.indices where items.count < count {
+            let reply = try nextConnection().command([
+                Array("EVAL".utf8), Array(Self.popScript.utf8), Array("2".utf8),
+                Array(queue.utf8), Array(delayedKey(queue).utf8),
+                Array(String(count - items.count).utf8), Array(String(unixTime()).utf8),
+            ])
+            switch reply {
+            case .array(let elements):
+                for case .bytes(let item) in elements { items.append(item) }
+            case .error(let message):
+                throw BrokerError("pop from \(queue) failed: \(message)")
+            default:
+                break
+            }
+        }
+        return items
+    }
+
+    public func length(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {
+        var total = 0
+        for connection in connections {
+            let delayed: [[UInt8]] = includeDelayed
+                ? [Array("ZCARD".utf8), Array(delayedKey(queue).utf8)]
+                : [Array("ZCOUNT".utf8), Array(delayedKey(queue).utf8), Array("0".utf8), Array(String(unixTime()).utf8)]
+            for reply in try connection.pipeline([[Array("LLEN".utf8), Array(queue.utf8)], delayed]) {
+                total += Int(reply.integer ?? 0)
+            }
+        }
+        return total
+    }
+
+    public func delete(queue: String) throws(BrokerError) -> Bool {
+        var deleted: Int64 = 0
+        for connection in connections {
+            deleted += try connection.command("DEL", queue, delayedKey(queue)).integer ?? 0
+        }
+        return deleted > 0
+    }
+
+    // MARK: Keys
+
+    public func keySet(_ key: String, value: [UInt8]) throws(BrokerError) -> Bool {
+        try connection(for: key).command([Array("GETSET".utf8), Array(key.utf8), value]) == .null
+    }
+
+    public func keyGet(_ key: String) throws(BrokerError) -> [UInt8]? {
+        if case .bytes(let value) = try connection(for: key).command("GET", key) { return value }
+        return nil
+    }
+
+    public func keyDelete(_ key: String) throws(BrokerError) -> Bool {
+        try (connection(for: key).command("DEL", key).integer ?? 0) > 0
+    }
+
+    // MARK: Locks
+
+    public func lockTryAcquire(_ name: String, ttl: Int) throws(BrokerError) -> Bool {
+        let reply = try connection(for: name).command([
+            Array("SET".utf8), Array(lockKey(name).utf8), [], Array("NX".utf8), Array("EX".utf8), Array(String(ttl).utf8),
+        ])
+        return reply == .status("OK")
+    }
+
+    public func lockRelease(_ name: String) throws(BrokerError) -> Bool {
+        try (connection(for: name).command("DEL", lockKey(name)).integer ?? 0) == 1
+    }
+
+    public func lockIsLocked(_ name: String) throws(BrokerError) -> Bool {
+        try (connection(for: name).command("EXISTS", lockKey(name)).integer ?? 0) == 1
+    }
+
+    public func lockSetTTL(_ name: String, ttl: Int) throws(BrokerError) -> Bool {
+        try (connection(for: name).command("EXPIRE", lockKey(name), String(ttl)).integer ?? 0) == 1
+    }
+
+    public func lockGetTTL(_ name: String) throws(BrokerError) -> Int? {
+        let ttl = try connection(for: name).command("TTL", lockKey(name)).integer ?? -2
+        return ttl >= 0 ? Int(ttl) : nil
+    }
+}

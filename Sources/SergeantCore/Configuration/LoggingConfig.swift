@@ -1,0 +1,133 @@
+import Logging
+
+// MARK: - LoggingConfig
+
+/// Logging settings, as sergeant's `Logging` config.
+public struct LoggingConfig: Codable, Sendable, Hashable {
+    /// The lowest level written. sergeant's default is ERROR.
+    public var level: LogLevel
+    /// Write the worker's lines to standard output (otherwise to standard error).
+    public var logToStdout: Bool
+    /// Which task events are logged.
+    public var events: LoggingEvents
+
+    /// Creates logging settings.
+    public init(level: LogLevel = .error, logToStdout: Bool = false, events: LoggingEvents = LoggingEvents()) {
+        self.level = level
+        self.logToStdout = logToStdout
+        self.events = events
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case level, events
+        case logToStdout = "log_to_stdout"
+    }
+
+    /// Decodes JSON in which every field is optional.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        level = try container.decodeIfPresent(LogLevel.self, forKey: .level) ?? .error
+        logToStdout = try container.decodeIfPresent(Bool.self, forKey: .logToStdout) ?? false
+        events = try container.decodeIfPresent(LoggingEvents.self, forKey: .events) ?? LoggingEvents()
+    }
+}
+
+/// Per-event log switches, as sergeant's `LoggingEvents` (same defaults).
+public struct LoggingEvents: Codable, Sendable, Hashable {
+    /// Log each success (INFO). Off by default.
+    public var onSuccess = false
+    /// Log each failure (ERROR).
+    public var onFailure = true
+    /// Log each timeout (ERROR).
+    public var onTimeout = true
+    /// Log each retry (INFO).
+    public var onRetry = true
+    /// Log each task that reached max_retries (ERROR).
+    public var onMaxRetries = true
+    /// Log each requeue (INFO).
+    public var onRequeue = true
+    /// Log starvation (WARNING).
+    public var onStarvation = true
+    /// Log stops (INFO).
+    public var onStop = true
+
+    /// Creates event switches with sergeant's defaults.
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case onSuccess = "on_success", onFailure = "on_failure", onTimeout = "on_timeout"
+        case onRetry = "on_retry", onMaxRetries = "on_max_retries", onRequeue = "on_requeue"
+        case onStarvation = "on_starvation", onStop = "on_stop"
+    }
+
+    /// Decodes JSON in which every switch is optional.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = LoggingEvents()
+        onSuccess = try container.decodeIfPresent(Bool.self, forKey: .onSuccess) ?? defaults.onSuccess
+        onFailure = try container.decodeIfPresent(Bool.self, forKey: .onFailure) ?? defaults.onFailure
+        onTimeout = try container.decodeIfPresent(Bool.self, forKey: .onTimeout) ?? defaults.onTimeout
+        onRetry = try container.decodeIfPresent(Bool.self, forKey: .onRetry) ?? defaults.onRetry
+        onMaxRetries = try container.decodeIfPresent(Bool.self, forKey: .onMaxRetries) ?? defaults.onMaxRetries
+        onRequeue = try container.decodeIfPresent(Bool.self, forKey: .onRequeue) ?? defaults.onRequeue
+        onStarvation = try container.decodeIfPresent(Bool.self, forKey: .onStarvation) ?? defaults.onStarvation
+        onStop = try container.decodeIfPresent(Bool.self, forKey: .onStop) ?? defaults.onStop
+    }
+}
+
+// MARK: - LogLevel
+
+/// Log levels with Python's numbers, so configs read the same in both languages.
+public enum LogLevel: Int, Codable, Sendable, Hashable, Comparable, CaseIterable {
+    /// DEBUG (10).
+    case debug = 10
+    /// INFO (20).
+    case info = 20
+    /// WARNING (30).
+    case warning = 30
+    /// ERROR (40).
+    case error = 40
+    /// CRITICAL (50).
+    case critical = 50
+
+    /// The name Python's logging prints.
+    public var name: String {
+        switch self {
+        case .debug: return "DEBUG"
+        case .info: return "INFO"
+        case .warning: return "WARNING"
+        case .error: return "ERROR"
+        case .critical: return "CRITICAL"
+        }
+    }
+
+    /// The nearest level for a raw number (the ABI carries numbers).
+    public init(number: Int) {
+        self = LogLevel.allCases.last { $0.rawValue <= number } ?? .debug
+    }
+
+    /// The swift-log level.
+    public var loggerLevel: Logger.Level {
+        switch self {
+        case .debug: return .debug
+        case .info: return .info
+        case .warning: return .warning
+        case .error: return .error
+        case .critical: return .critical
+        }
+    }
+
+    /// The level for a swift-log level.
+    public init(_ level: Logger.Level) {
+        switch level {
+        case .trace, .debug: self = .debug
+        case .info, .notice: self = .info
+        case .warning: self = .warning
+        case .error: self = .error
+        case .critical: self = .critical
+        }
+    }
+
+    /// Orders by severity.
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue < rhs.rawValue }
+}

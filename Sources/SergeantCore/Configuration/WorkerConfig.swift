@@ -1,0 +1,276 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - WorkerConfig
+
+/// A worker's configuration, field for field Python sergeant's `WorkerConfig`.
+///
+/// It crosses the plugin boundary as JSON with sergeant's snake_case field names; every
+/// field but `name` may be left out and takes sergeant's default.
+public struct WorkerConfig: Codable, Sendable, Hashable {
+    /// The worker's name, which is also its queue's name.
+    public var name: String
+    /// Where the queue lives. Defaults to the local (SQLite) connector.
+    public var connector: ConnectorConfig
+    /// Tasks a worker process runs before it is replaced; 0 runs forever.
+    public var maxTasksPerRun: Int
+    /// Retries allowed per task; 0 allows any number.
+    public var maxRetries: Int
+    /// Tasks pulled from the broker in one round trip.
+    public var tasksPerTransaction: Int
+    /// Threads that run `work` concurrently; 1 runs tasks one after the other.
+    public var numberOfThreads: Int
+    /// How tasks are serialized and compressed.
+    public var encoder: EncoderConfig
+    /// Task timeout and the grace period before a worker that ignores it is killed.
+    public var timeouts: Timeouts
+    /// Log level, destination and which events are logged.
+    public var logging: LoggingConfig
+    /// When set, `onStarvation` is called after this long without tasks.
+    public var starvation: Starvation?
+
+    /// Creates a configuration; every argument but `name` has sergeant's default.
+    public init(
+        name: String,
+        connector: ConnectorConfig = .local(),
+        maxTasksPerRun: Int = 0,
+        maxRetries: Int = 0,
+        tasksPerTransaction: Int = 1,
+        numberOfThreads: Int = 1,
+        encoder: EncoderConfig = EncoderConfig(),
+        timeouts: Timeouts = Timeouts(),
+        logging: LoggingConfig = LoggingConfig(),
+        starvation: Starvation? = nil
+    ) {
+        self.name = name
+        self.connector = connector
+        self.maxTasksPerRun = maxTasksPerRun
+        self.maxRetries = maxRetries
+        self.tasksPerTransaction = tasksPerTransaction
+        self.numberOfThreads = numberOfThreads
+        self.encoder = encoder
+        self.timeouts = timeouts
+        self.logging = logging
+        self.starvation = starvation
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, connector, encoder, timeouts, logging, starvation
+        case maxTasksPerRun = "max_tasks_per_run"
+        case maxRetries = "max_retries"
+        case tasksPerTransaction = "tasks_per_transaction"
+        case numberOfThreads = "number_of_threads"
+    }
+
+    /// Decodes JSON in which every field but `name` is optional.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = WorkerConfig(name: "")
+        name = try container.decode(String.self, forKey: .name)
+        connector = try container.decodeIfPresent(ConnectorConfig.self, forKey: .connector) ?? defaults.connector
+        maxTasksPerRun = try container.decodeIfPresent(Int.self, forKey: .maxTasksPerRun) ?? defaults.maxTasksPerRun
+        maxRetries = try container.decodeIfPresent(Int.self, forKey: .maxRetries) ?? defaults.maxRetries
+        tasksPerTransaction = try container.decodeIfPresent(Int.self, forKey: .tasksPerTransaction) ?? defaults.tasksPerTransaction
+        numberOfThreads = try container.decodeIfPresent(Int.self, forKey: .numberOfThreads) ?? defaults.numberOfThreads
+        encoder = try container.decodeIfPresent(EncoderConfig.self, forKey: .encoder) ?? defaults.encoder
+        timeouts = try container.decodeIfPresent(Timeouts.self, forKey: .timeouts) ?? defaults.timeouts
+        logging = try container.decodeIfPresent(LoggingConfig.self, forKey: .logging) ?? defaults.logging
+        starvation = try container.decodeIfPresent(Starvation.self, forKey: .starvation)
+    }
+
+    /// Problems that make the configuration unusable, each a sentence; empty when valid.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if name.isEmpty { problems.append("name is empty; it names the worker's queue") }
+        if maxTasksPerRun < 0 { problems.append("max_tasks_per_run is \(maxTasksPerRun); use 0 (forever) or more") }
+        if maxRetries < 0 { problems.append("max_retries is \(maxRetries); use 0 (unlimited) or more") }
+        if tasksPerTransaction < 1 { problems.append("tasks_per_transaction is \(tasksPerTransaction); use 1 or more") }
+        if numberOfThreads < 1 { problems.append("number_of_threads is \(numberOfThreads); use 1 or more") }
+        if timeouts.timeout < 0 || timeouts.gracePeriod < 0 { problems.append("timeouts must not be negative") }
+        if connector.type == .redis && (connector.params.nodes ?? []).isEmpty {
+            problems.append("the redis connector has no nodes")
+        }
+        return problems
+    }
+}
+
+// MARK: - ConnectorConfig
+
+/// Which broker holds the queue, as sergeant's `Connector(type:, params:)`.
+public struct ConnectorConfig: Codable, Sendable, Hashable {
+    /// The kinds of broker.
+    public enum Kind: String, Codable, Sendable, Hashable {
+        /// One or more Redis nodes, reached through hiredis.
+        case redis
+        /// An SQLite file shared by the processes of one machine.
+        case local
+    }
+
+    /// Connector parameters; which are used depends on the kind.
+    public struct Params: Codable, Sendable, Hashable {
+        /// Redis nodes (redis).
+        public var nodes: [RedisNode]?
+        /// Database file (local).
+        public var filePath: String?
+
+        /// Creates parameters.
+        public init(nodes: [RedisNode]? = nil, filePath: String? = nil) {
+            self.nodes = nodes
+            self.filePath = filePath
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case nodes
+            case filePath = "file_path"
+        }
+    }
+
+    /// The kind of broker.
+    public var type: Kind
+    /// Its parameters.
+    public var params: Params
+
+    /// Creates a connector configuration.
+    public init(type: Kind, params: Params) {
+        self.type = type
+        self.params = params
+    }
+
+    /// Redis on the given nodes.
+    public static func redis(nodes: [RedisNode]) -> ConnectorConfig {
+        ConnectorConfig(type: .redis, params: Params(nodes: nodes))
+    }
+
+    /// The local connector on an SQLite file; by default sergeant's file in the temp dir.
+    public static func local(filePath: String = defaultLocalFilePath) -> ConnectorConfig {
+        ConnectorConfig(type: .local, params: Params(filePath: filePath))
+    }
+
+    /// `$TMPDIR/sergeant_default_db.sqlite3`, as Python sergeant.
+    public static var defaultLocalFilePath: String {
+        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        return directory + "/sergeant_default_db.sqlite3"
+    }
+}
+
+/// One Redis server.
+public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// Host name or address.
+    public var host: String
+    /// TCP port.
+    public var port: Int
+    /// AUTH password, if the server wants one. Never logged.
+    public var password: String?
+    /// Database number (SELECT).
+    public var database: Int
+
+    /// Creates a node description.
+    public init(host: String = "localhost", port: Int = 6379, password: String? = nil, database: Int = 0) {
+        self.host = host
+        self.port = port
+        self.password = password
+        self.database = database
+    }
+
+    /// Parses `redis://[:password@]host[:port][/database]`.
+    public init?(url: String) {
+        guard url.hasPrefix("redis://") else { return nil }
+        var rest = Substring(url.dropFirst("redis://".count))
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            password = String(credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).last ?? "")
+            rest = rest[rest.index(after: at)...]
+        }
+        var database = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            if !path.isEmpty {
+                guard let number = Int(path), number >= 0 else { return nil }
+                database = number
+            }
+            rest = rest[..<slash]
+        }
+        var port = 6379
+        if let colon = rest.lastIndex(of: ":") {
+            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+            port = number
+            rest = rest[..<colon]
+        }
+        guard !rest.isEmpty else { return nil }
+        self.init(host: String(rest), port: port, password: password?.isEmpty == true ? nil : password, database: database)
+    }
+
+    /// `host:port/database`, without the password.
+    public var description: String { "\(host):\(port)/\(database)" }
+}
+
+// MARK: - Encoder, timeouts, starvation
+
+/// Serializer and compressor, as sergeant's `Encoder` config.
+public struct EncoderConfig: Codable, Sendable, Hashable {
+    /// msgpack (sergeant's Python default is pickle, which only Python reads).
+    public var serializer: Serializer
+    /// An optional compressor.
+    public var compressor: Compressor?
+
+    /// Creates an encoder configuration.
+    public init(serializer: Serializer = .msgpack, compressor: Compressor? = nil) {
+        self.serializer = serializer
+        self.compressor = compressor
+    }
+
+    /// Decodes JSON in which both fields are optional.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        serializer = try container.decodeIfPresent(Serializer.self, forKey: .serializer) ?? .msgpack
+        compressor = try container.decodeIfPresent(Compressor.self, forKey: .compressor)
+    }
+
+    /// The encoder this configuration describes.
+    public var taskEncoder: TaskEncoder { TaskEncoder(serializer: serializer, compressor: compressor) }
+}
+
+/// Task timeouts, as sergeant's `Timeouts`.
+public struct Timeouts: Codable, Sendable, Hashable {
+    /// Seconds a task may run; 0 means no limit.
+    public var timeout: Double
+    /// Seconds after the timeout before a worker that ignores it is killed.
+    public var gracePeriod: Double
+
+    /// Creates timeouts.
+    public init(timeout: Double = 0, gracePeriod: Double = 10) {
+        self.timeout = timeout
+        self.gracePeriod = gracePeriod
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case timeout
+        case gracePeriod = "grace_period"
+    }
+
+    /// Decodes JSON in which both fields are optional.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        timeout = try container.decodeIfPresent(Double.self, forKey: .timeout) ?? 0
+        gracePeriod = try container.decodeIfPresent(Double.self, forKey: .gracePeriod) ?? 10
+    }
+}
+
+/// Starvation detection, as sergeant's `Starvation`.
+public struct Starvation: Codable, Sendable, Hashable {
+    /// Seconds without tasks before `onStarvation` is called.
+    public var timeWithNoTasks: Double
+
+    /// Creates a starvation setting.
+    public init(timeWithNoTasks: Double) {
+        self.timeWithNoTasks = timeWithNoTasks
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case timeWithNoTasks = "time_with_no_tasks"
+    }
+}

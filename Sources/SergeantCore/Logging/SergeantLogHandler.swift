@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+// MARK: - SergeantLogHandler
+
+/// A swift-log handler that writes Python sergeant's line format:
+/// `2026-11-29 10:00:00 test_worker  4242 INFO     task parameters are: {...}`
+/// (`%(asctime)s %(name)-12s %(process)d %(levelname)-8s %(message)s`).
+public struct SergeantLogHandler: LogHandler {
+    /// Where lines go.
+    public enum Destination: Sendable {
+        /// Standard output.
+        case standardOutput
+        /// Standard error.
+        case standardError
+    }
+
+    /// The name printed in the second column (the worker's name).
+    public let label: String
+    /// Where lines go.
+    public let destination: Destination
+    /// swift-log metadata, appended to the message as `key=value`.
+    public var metadata: Logger.Metadata = [:]
+    /// The lowest level written.
+    public var logLevel: Logger.Level
+
+    /// Creates a handler.
+    public init(label: String, level: Logger.Level = .info, destination: Destination = .standardError) {
+        self.label = label
+        self.logLevel = level
+        self.destination = destination
+    }
+
+    /// Reads and writes one metadata entry.
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Writes one line.
+    public func log(event: LogEvent) {
+        var message = event.message.description
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        if !merged.isEmpty {
+            message += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        Self.write(line: Self.format(name: label, level: LogLevel(event.level), message: message), to: destination)
+    }
+
+    /// One line in sergeant's format, with the trailing newline.
+    public static func format(name: String, level: LogLevel, message: String, time: time_t = time(nil)) -> String {
+        var moment = time
+        var parts = tm()
+        localtime_r(&moment, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
+        let stamp = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(stamp) \(pad(name, 12)) \(getpid()) \(pad(level.name, 8)) \(message)\n"
+    }
+
+    /// Writes a whole line with one write(2), so lines of concurrent processes never interleave.
+    public static func write(line: String, to destination: Destination) {
+        var line = line
+        let descriptor = destination == .standardOutput ? STDOUT_FILENO : STDERR_FILENO
+        line.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}

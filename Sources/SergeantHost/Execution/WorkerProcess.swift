@@ -1,0 +1,240 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import SergeantABI
+import SergeantBroker
+import SergeantCore
+
+// MARK: - ChildExit
+
+/// Exit codes a worker process reports to its supervisor.
+public enum ChildExit: Int32, Sendable {
+    /// Ran to its end of life (max_tasks_per_run): respawn.
+    case finished = 0
+    /// The plugin asked to be replaced: respawn.
+    case respawn = 10
+    /// The plugin asked every worker to stop.
+    case stop = 11
+    /// Stopped by SIGTERM/SIGINT after finishing its task.
+    case terminated = 12
+    /// The broker could not be reached or used.
+    case brokerFailure = 13
+}
+
+// MARK: - WorkerProcess
+
+/// One worker process: loads the plugin, reads its configuration, and runs the pull ->
+/// work -> handlers loop (sergeant's `work_loop` and `iterate_tasks`).
+public final class WorkerProcess {
+    /// Options that override the plugin's configuration.
+    public struct Overrides: Sendable {
+        /// Redis nodes replacing the configured connector.
+        public var redisNodes: [RedisNode]?
+
+        /// Creates overrides.
+        public init(redisNodes: [RedisNode]? = nil) {
+            self.redisNodes = redisNodes
+        }
+    }
+
+    /// Loads the plugin and its configuration without starting anything (the producer CLI
+    /// and the worker process share this).
+    public static func load(modulePath: String, className: String, overrides: Overrides,
+                            logger: Logger) throws(PluginError) -> (config: WorkerConfig, host: HostContext, worker: PluginWorker, module: PluginModule) {
+        let module = try PluginModule(path: modulePath)
+        // A first instance reads the configuration (generateConfig), as sergeant's
+        // producer instantiates the worker class; the real host then serves it.
+        let probe = HostContext(config: WorkerConfig(name: "sergeant"), broker: nil, logger: logger)
+        var config = try module.makeWorker(className: className, host: probe.api).config()
+        if let nodes = overrides.redisNodes { config.connector = .redis(nodes: nodes) }
+        let workerLogger = Self.logger(for: config)
+        let broker: Broker
+        do { broker = try Broker(config: config, logger: workerLogger) } catch {
+            throw PluginError(.invalidConfig, error.message)
+        }
+        let host = HostContext(config: config, broker: broker, logger: workerLogger)
+        let worker = try module.makeWorker(className: className, host: host.api)
+        return (config, host, worker, module)
+    }
+
+    /// The logger of a worker: sergeant's format, named after the worker, at its level.
+    public static func logger(for config: WorkerConfig) -> Logger {
+        var logger = Logger(label: config.name) { label in
+            SergeantLogHandler(label: label, destination: config.logging.logToStdout ? .standardOutput : .standardError)
+        }
+        logger.logLevel = config.logging.level.loggerLevel
+        return logger
+    }
+
+    /// Runs a worker process to its end and returns its exit code.
+    public static func run(modulePath: String, className: String, overrides: Overrides) -> Int32 {
+        let bootLogger = Logger(label: "sergeant-host") { SergeantLogHandler(label: $0) }
+        installStopHandlers()
+        let loaded: (config: WorkerConfig, host: HostContext, worker: PluginWorker, module: PluginModule)
+        do {
+            loaded = try load(modulePath: modulePath, className: className, overrides: overrides, logger: bootLogger)
+        } catch {
+            bootLogger.critical("\(error.message)")
+            return error.kind.rawValue
+        }
+        return WorkerProcess(config: loaded.config, host: loaded.host, worker: loaded.worker).run()
+    }
+
+    let config: WorkerConfig
+    let host: HostContext
+    let worker: PluginWorker
+    let dispatcher: OutcomeDispatcher
+    var logger: Logger { host.logger }
+    private var tasksDone = 0
+    private var outcomes: [String: Int] = [:]
+
+    init(config: WorkerConfig, host: HostContext, worker: PluginWorker) {
+        self.config = config
+        self.host = host
+        self.worker = worker
+        dispatcher = OutcomeDispatcher(worker: worker, events: config.logging.events, logger: host.logger,
+                                       deadlines: host.deadlines, timeout: config.timeouts.timeout)
+    }
+
+    // MARK: Work loop
+
+    func run() -> Int32 {
+        let started = unixTime()
+        let cpuStarted = cpuTime()
+        var exit = ChildExit.finished
+        switch TaskOutcome(worker.initialize()) {
+        case .success:
+            exit = loop()
+        case .respawn:
+            exit = .respawn
+        case .stop:
+            exit = .stop
+        case .failure(let message):
+            logger.error("initialize has failed: \(message)")
+        default:
+            break
+        }
+        switch TaskOutcome(worker.finalize()) {
+        case .failure(let message): logger.error("finalize has failed: \(message)")
+        case .stop: exit = .stop
+        case .respawn where exit == .finished: exit = .respawn
+        default: break
+        }
+        let wall = unixTime() - started
+        let cpu = cpuTime() - cpuStarted
+        let counts = outcomes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let summary = "worker summary: tasks=\(tasksDone) \(counts) wall_time=\(format(wall))s cpu_time=\(format(cpu))s"
+            + " cpu_utilization=\(format(wall > 0 ? cpu / wall : 0)) end=\(exit)"
+        logger.info("\(summary)")
+        return exit.rawValue
+    }
+
+    private func loop() -> ChildExit {
+        let runForever = config.maxTasksPerRun == 0
+        var tasksLeft = config.maxTasksPerRun
+        var idleSince = unixTime()
+        var idleDelay = 0.001
+        var starvationReported = 0.0
+        guard let broker = host.broker else { return .brokerFailure }
+        while runForever || tasksLeft > 0 {
+            if stopRequested() { return .terminated }
+            let wanted = runForever ? config.tasksPerTransaction : min(config.tasksPerTransaction, tasksLeft)
+            let popped: (tasks: [PoppedTask], rejected: [String])
+            do {
+                popped = try broker.pop(queue: config.name, count: wanted)
+            } catch {
+                logger.error("could not pull tasks: \(error.message)")
+                pause(seconds: 1)
+                continue
+            }
+            for reason in popped.rejected {
+                logger.error("a task could not be decoded and was set aside in \(deadLetterKey(config.name)): \(reason)")
+            }
+            if popped.tasks.isEmpty {
+                if popped.rejected.isEmpty {
+                    let idle = unixTime() - idleSince
+                    if let starvation = config.starvation, idle - starvationReported >= starvation.timeWithNoTasks {
+                        starvationReported = idle
+                        if config.logging.events.onStarvation { logger.warning("worker is starving") }
+                        if case .failure(let message) = TaskOutcome(worker.onStarvation(idle)) {
+                            logger.error("on_starvation handler has failed: \(message)")
+                        }
+                    }
+                    pause(seconds: idleDelay)
+                    idleDelay = min(idleDelay * 2, 0.1)
+                }
+                continue
+            }
+            idleSince = unixTime()
+            idleDelay = 0.001
+            starvationReported = 0
+            for (index, task) in popped.tasks.enumerated() {
+                if stopRequested() {
+                    giveBack(Array(popped.tasks[index...]), broker: broker)
+                    return .terminated
+                }
+                let outcome = dispatcher.execute(task)
+                tasksDone += 1
+                outcomes[outcome.name, default: 0] += 1
+                if outcome == .stop || outcome == .respawn {
+                    giveBack(Array(popped.tasks[(index + 1)...]), broker: broker)
+                    return outcome == .stop ? .stop : .respawn
+                }
+            }
+            if !runForever { tasksLeft -= popped.tasks.count }
+        }
+        return .finished
+    }
+
+    /// Puts tasks pulled but not started back at the head of the queue, in order (sergeant
+    /// pushes them back with HIGH priority).
+    private func giveBack(_ tasks: [PoppedTask], broker: Broker) {
+        guard !tasks.isEmpty else { return }
+        do {
+            try broker.push(encodedTasks: tasks.reversed().map(\.messagePack), queue: config.name, priority: .high)
+        } catch {
+            logger.critical("could not return \(tasks.count) unstarted tasks to the queue: \(error.message)")
+        }
+    }
+
+    private func format(_ value: Double) -> String {
+        String(Double(Int(value * 1000)) / 1000)
+    }
+}
+
+extension TaskOutcome {
+    /// Short name used in summaries.
+    var name: String {
+        switch self {
+        case .success: return "success"
+        case .failure: return "failure"
+        case .timeout: return "timeout"
+        case .retry: return "retry"
+        case .maxRetries: return "max_retries"
+        case .requeue: return "requeue"
+        case .stop: return "stop"
+        case .respawn: return "respawn"
+        }
+    }
+}
+
+// MARK: - Signals and clocks
+
+nonisolated(unsafe) private var stopSignalReceived: sig_atomic_t = 0
+
+/// SIGTERM and SIGINT ask the worker to stop after the task in progress.
+func installStopHandlers() {
+    let handler: @convention(c) (Int32) -> Void = { _ in stopSignalReceived = 1 }
+    signal(SIGTERM, handler)
+    signal(SIGINT, handler)
+}
+
+func stopRequested() -> Bool { stopSignalReceived != 0 }
+
+/// CPU time used by this process, in seconds.
+func cpuTime() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}

@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SergeantABI
+
+// MARK: - PluginModule
+
+/// A worker plugin loaded with `dlopen`, its ABI version checked.
+///
+/// The module stays loaded for the life of the process: Swift runtimes do not support
+/// unloading a library that registered types.
+public final class PluginModule: @unchecked Sendable {
+    /// The path given on the command line.
+    public let path: String
+    /// The ABI version the plugin was built against.
+    public let abiVersion: UInt32
+    private let create: sergeant_worker_create_fn
+
+    /// Loads the module at `path` (used as given: no search path is consulted) and checks
+    /// its ABI version.
+    public init(path: String) throws(PluginError) {
+        self.path = path
+        guard !path.isEmpty else { throw PluginError(.moduleNotFound, "--worker-module is empty; give the path of a plugin such as ./libconsumer.so") }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw PluginError(.moduleNotFound, "worker module \(path) does not exist (\(String(cString: strerror(errno))));"
+                + " build it with `swift build` in the plugin's package and pass the path of its .so")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw PluginError(.moduleNotLoadable, "worker module \(path) is not readable by this user")
+        }
+        // A path without a slash would make dlopen search the library path: refuse to guess.
+        let explicitPath = path.contains("/") ? path : "./" + path
+        guard let handle = dlopen(explicitPath, RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "unknown error"
+            throw PluginError(.moduleNotLoadable, "worker module \(path) cannot be loaded: \(reason)")
+        }
+        guard let versionSymbol = dlsym(handle, SERGEANT_PLUGIN_ABI_SYMBOL) else {
+            throw PluginError(.moduleNotLoadable, "worker module \(path) is not a sergeant plugin: it does not export"
+                + " \(SERGEANT_PLUGIN_ABI_SYMBOL); link it against the Sergeant SDK")
+        }
+        let version = unsafeBitCast(versionSymbol, to: sergeant_plugin_abi_version_fn.self)()
+        guard version >> 16 == PluginStatus.abiVersion >> 16 else {
+            throw PluginError(.abiMismatch, "worker module \(path) was built for plugin ABI \(PluginStatus.versionString(version)),"
+                + " this host speaks \(PluginStatus.versionString(PluginStatus.abiVersion)); rebuild the plugin against this SDK")
+        }
+        guard let createSymbol = dlsym(handle, SERGEANT_PLUGIN_CREATE_SYMBOL) else {
+            throw PluginError(.moduleNotLoadable, "worker module \(path) does not export \(SERGEANT_PLUGIN_CREATE_SYMBOL);"
+                + " add the exportWorkers lines shown in the README")
+        }
+        abiVersion = version
+        create = unsafeBitCast(createSymbol, to: sergeant_worker_create_fn.self)
+    }
+
+    /// Creates an instance of the worker class `className`, wired to `host`.
+    public func makeWorker(className: String, host: UnsafePointer<sergeant_host_api>) throws(PluginError) -> PluginWorker {
+        var table = sergeant_worker_api()
+        let error = OutputBuffer()
+        let status = PluginStatus(code: error.withOutput { output in
+            className.withCString { create($0, host, &table, output) }
+        })
+        switch status {
+        case .ok:
+            guard table.size > 0, table.worker != nil else {
+                throw PluginError(.moduleNotLoadable, "worker module \(path) returned an empty worker table")
+            }
+            return PluginWorker(table: table)
+        case .classNotFound:
+            throw PluginError(.classNotFound, "worker class '\(className)' not found in \(path): \(error.text)")
+        case .abiMismatch:
+            throw PluginError(.abiMismatch, "worker module \(path) refused this host: \(error.text)")
+        default:
+            throw PluginError(.moduleNotLoadable, "worker module \(path) could not create '\(className)': \(error.text)")
+        }
+    }
+}
+
+// MARK: - PluginError
+
+/// Why a plugin could not be used. Each kind ends the supervisor with its own exit code.
+public struct PluginError: Error, Sendable, CustomStringConvertible {
+    /// The kinds of failure.
+    public enum Kind: Int32, Sendable {
+        /// The path does not exist.
+        case moduleNotFound = 3
+        /// The file is not a loadable sergeant plugin.
+        case moduleNotLoadable = 4
+        /// The class is not exported.
+        case classNotFound = 5
+        /// The plugin speaks another ABI major version.
+        case abiMismatch = 6
+        /// The worker's configuration is unusable.
+        case invalidConfig = 7
+    }
+
+    /// The kind.
+    public let kind: Kind
+    /// What was wrong and what to do.
+    public let message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// The message.
+    public var description: String { message }
+}

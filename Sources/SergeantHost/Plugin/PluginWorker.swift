@@ -1,0 +1,140 @@
+import Foundation
+import SergeantABI
+import SergeantCore
+
+// MARK: - PluginWorker
+
+/// One worker instance inside a plugin, called through its C function table.
+public final class PluginWorker: @unchecked Sendable {
+    private let table: sergeant_worker_api
+
+    init(table: sergeant_worker_api) {
+        self.table = table
+    }
+
+    deinit {
+        table.destroy?(table.worker)
+    }
+
+    /// The result of one call: its status, the message written on failure, and any value.
+    public struct Result: Sendable {
+        /// The status the plugin returned.
+        public var status: PluginStatus
+        /// The failure message, when there is one.
+        public var message: String
+        /// The msgpack value `work` returned (work only).
+        public var value: [UInt8]
+    }
+
+    /// The worker's configuration.
+    public func config() throws(PluginError) -> WorkerConfig {
+        guard let function = table.config else { throw PluginError(.moduleNotLoadable, "the plugin provides no config function") }
+        let json = OutputBuffer()
+        let result = call { error in json.withOutput { function(table.worker, $0, error) } }
+        guard result.status == .ok else { throw PluginError(.invalidConfig, "generateConfig failed: \(result.message)") }
+        let config: WorkerConfig
+        do {
+            config = try JSONDecoder().decode(WorkerConfig.self, from: Data(json.items.joined()))
+        } catch {
+            throw PluginError(.invalidConfig, "the worker's configuration is not valid: \(error)")
+        }
+        let problems = config.problems()
+        guard problems.isEmpty else {
+            throw PluginError(.invalidConfig, "the worker's configuration is not valid: " + problems.joined(separator: "; "))
+        }
+        return config
+    }
+
+    // MARK: Lifecycle
+
+    /// Calls `initialize`.
+    public func initialize() -> Result { call { table.initialize?(table.worker, $0) } }
+    /// Calls `finalize`.
+    public func finalize() -> Result { call { table.finalize?(table.worker, $0) } }
+    /// Calls `on_starvation`.
+    public func onStarvation(_ seconds: Double) -> Result { call { table.on_starvation?(table.worker, seconds, $0) } }
+
+    // MARK: Tasks
+
+    /// Calls `pre_work`.
+    public func preWork(_ task: [UInt8]) -> Result {
+        withTask(task) { bytes, length, error in table.pre_work?(table.worker, bytes, length, error) }
+    }
+
+    /// Calls `work`; the returned value comes back in ``Result/value``.
+    public func work(_ task: [UInt8]) -> Result {
+        let value = OutputBuffer()
+        var result = withTask(task) { bytes, length, error in
+            value.withOutput { table.work?(table.worker, bytes, length, $0, error) }
+        }
+        result.value = value.items.first ?? [0xc0]
+        return result
+    }
+
+    /// Calls `post_work`.
+    public func postWork(_ task: [UInt8], success: Bool, exception: String?) -> Result {
+        withTask(task) { bytes, length, error in
+            if let exception {
+                return exception.withCString { table.post_work?(table.worker, bytes, length, success ? 1 : 0, $0, error) }
+            }
+            return table.post_work?(table.worker, bytes, length, success ? 1 : 0, nil, error)
+        }
+    }
+
+    /// Calls `on_success` with the value `work` returned.
+    public func onSuccess(_ task: [UInt8], value: [UInt8]) -> Result {
+        withTask(task) { bytes, length, error in
+            value.withUnsafeBufferPointer { table.on_success?(table.worker, bytes, length, $0.baseAddress, $0.count, error) }
+        }
+    }
+
+    /// Calls `on_failure` with the failure message.
+    public func onFailure(_ task: [UInt8], exception: String) -> Result {
+        withTask(task) { bytes, length, error in
+            exception.withCString { table.on_failure?(table.worker, bytes, length, $0, error) }
+        }
+    }
+
+    /// Calls the handler of a task event without arguments of its own.
+    public func on(_ event: TaskEvent, _ task: [UInt8]) -> Result {
+        let function: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafePointer<sergeant_output>?) -> sergeant_status)?
+        switch event {
+        case .timeout: function = table.on_timeout
+        case .retry: function = table.on_retry
+        case .maxRetries: function = table.on_max_retries
+        case .requeue: function = table.on_requeue
+        case .stop: function = table.on_stop
+        }
+        return withTask(task) { bytes, length, error in function?(table.worker, bytes, length, error) }
+    }
+
+    /// Handlers that take only the task.
+    public enum TaskEvent: Sendable {
+        /// on_timeout.
+        case timeout
+        /// on_retry.
+        case retry
+        /// on_max_retries.
+        case maxRetries
+        /// on_requeue.
+        case requeue
+        /// on_stop.
+        case stop
+    }
+
+    // MARK: Calling
+
+    private func call(_ body: (UnsafePointer<sergeant_output>) -> sergeant_status?) -> Result {
+        let error = OutputBuffer()
+        // A function the plugin does not provide is a handler that does nothing.
+        let code = error.withOutput { body($0) } ?? SERGEANT_OK
+        return Result(status: PluginStatus(code: code), message: error.text, value: [])
+    }
+
+    private func withTask(_ task: [UInt8],
+                          _ body: (UnsafePointer<UInt8>?, Int, UnsafePointer<sergeant_output>) -> sergeant_status?) -> Result {
+        task.withUnsafeBufferPointer { buffer in
+            call { error in body(buffer.baseAddress, buffer.count, error) }
+        }
+    }
+}

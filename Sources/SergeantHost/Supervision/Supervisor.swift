@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import SergeantCore
+
+// MARK: - Supervisor
+
+/// `sergeant-host`'s supervisor: spawns the worker processes, reaps and respawns them,
+/// enforces the memory limit and stops them all on SIGTERM/SIGINT. It never loads the
+/// plugin itself, so no user code runs in it.
+public final class Supervisor {
+    /// What the supervisor needs to know.
+    public struct Options: Sendable {
+        /// Argument vector of a worker process (executable first).
+        public var childArguments: [String]
+        /// Extra environment for worker processes (`NAME=value`).
+        public var childEnvironment: [String]
+        /// Number of worker processes.
+        public var concurrentWorkers: Int
+        /// RSS in bytes above which a worker is replaced; nil for no limit.
+        public var maxWorkerMemoryUsage: Int?
+        /// Seconds a worker has to finish after SIGTERM before it is killed.
+        public var gracePeriod: Double
+
+        /// Creates options.
+        public init(childArguments: [String], childEnvironment: [String] = [], concurrentWorkers: Int,
+                    maxWorkerMemoryUsage: Int? = nil, gracePeriod: Double = 10) {
+            self.childArguments = childArguments
+            self.childEnvironment = childEnvironment
+            self.concurrentWorkers = concurrentWorkers
+            self.maxWorkerMemoryUsage = maxWorkerMemoryUsage
+            self.gracePeriod = gracePeriod
+        }
+    }
+
+    private struct Child {
+        var started: Double
+        var killAt: Double?
+        var replacing = false
+    }
+
+    private let options: Options
+    private let logger: Logger
+    private var children: [pid_t: Child] = [:]
+    private var stopping = false
+    private var exitCode: Int32 = 0
+    private var quickFailures = 0
+
+    /// Creates a supervisor.
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs until every worker has stopped; returns the process exit code.
+    public func run() -> Int32 {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGCHLD, SIGTERM, SIGINT] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        logger.info("supervisor starting \(options.concurrentWorkers) worker(s)")
+        for _ in 0..<options.concurrentWorkers where !stopping { spawn() }
+        while !children.isEmpty {
+            var info = siginfo_t()
+            var wait = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            let received = sigtimedwait(&signals, &info, &wait)
+            if received == SIGTERM || received == SIGINT {
+                if !stopping { logger.info("supervisor received signal \(received), stopping the workers") }
+                beginStop(code: 0)
+            }
+            reap()
+            enforceLimits()
+        }
+        logger.info("supervisor has stopped")
+        return exitCode
+    }
+
+    // MARK: Children
+
+    private func spawn() {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var environment: [String] = []
+        var index = 0
+        while let entry = environ[index] {
+            environment.append(String(cString: entry))
+            index += 1
+        }
+        let overridden = Set(options.childEnvironment.compactMap { $0.split(separator: "=").first.map(String.init) })
+        environment.removeAll { overridden.contains(String($0.split(separator: "=").first ?? "")) }
+        environment += options.childEnvironment
+
+        var pid: pid_t = 0
+        let status = withCStrings(options.childArguments) { argv in
+            withCStrings(environment) { envp in
+                posix_spawn(&pid, options.childArguments[0], nil, &attributes, argv, envp)
+            }
+        }
+        guard status == 0 else {
+            logger.critical("cannot start a worker process: \(String(cString: strerror(status)))")
+            beginStop(code: 1)
+            return
+        }
+        children[pid] = Child(started: unixTime())
+        logger.info("spawned worker \(pid)")
+    }
+
+    private func reap() {
+        for pid in Array(children.keys) {
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            guard result == pid else { continue }
+            let child = children.removeValue(forKey: pid)!
+            handleExit(pid: pid, status: status, child: child)
+        }
+    }
+
+    private func handleExit(pid: pid_t, status: Int32, child: Child) {
+        let signaled = (status & 0x7f) != 0
+        let code = signaled ? -1 : (status >> 8) & 0xff
+        let lived = unixTime() - child.started
+        if stopping {
+            logger.info("worker \(pid) has stopped")
+            return
+        }
+        if signaled {
+            logger.error("worker \(pid) was killed by signal \(status & 0x7f); respawning")
+        } else {
+            switch code {
+            case ChildExit.finished.rawValue:
+                logger.info("worker \(pid) has finished its run; respawning")
+            case ChildExit.respawn.rawValue:
+                logger.info("worker \(pid) asked to respawn")
+            case ChildExit.stop.rawValue:
+                logger.info("worker \(pid) asked to stop; stopping every worker")
+                beginStop(code: 0)
+                return
+            case ChildExit.terminated.rawValue where child.replacing:
+                break
+            case PluginError.Kind.moduleNotFound.rawValue...PluginError.Kind.invalidConfig.rawValue:
+                logger.critical("worker \(pid) could not load the plugin (reason above); stopping")
+                beginStop(code: code)
+                return
+            default:
+                logger.error("worker \(pid) ended abnormally with exit code \(code); respawning")
+            }
+        }
+        // A worker that keeps dying at once must not spin the machine: back off.
+        let abnormal = signaled || ![ChildExit.finished.rawValue, ChildExit.respawn.rawValue, ChildExit.terminated.rawValue].contains(code)
+        quickFailures = abnormal && lived < 1 ? quickFailures + 1 : 0
+        if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
+        spawn()
+    }
+
+    private func beginStop(code: Int32) {
+        if !stopping { exitCode = code }
+        stopping = true
+        let deadline = unixTime() + options.gracePeriod
+        for (pid, child) in children where child.killAt == nil {
+            kill(pid, SIGTERM)
+            children[pid]?.killAt = deadline
+        }
+    }
+
+    private func enforceLimits() {
+        let now = unixTime()
+        for (pid, child) in children {
+            if let killAt = child.killAt, now > killAt {
+                logger.error("worker \(pid) did not stop within \(Int(options.gracePeriod)) s; killing it")
+                kill(pid, SIGKILL)
+                children[pid]?.killAt = .infinity
+                continue
+            }
+            guard let limit = options.maxWorkerMemoryUsage, child.killAt == nil, let rss = residentBytes(of: pid), rss > limit else { continue }
+            logger.error("worker \(pid) uses \(rss) bytes of memory, over the limit of \(limit); replacing it")
+            kill(pid, SIGTERM)
+            children[pid]?.killAt = now + options.gracePeriod
+            children[pid]?.replacing = true
+        }
+    }
+}
+
+// MARK: - Helpers
+
+/// Resident memory of a process from `/proc/PID/statm`, in bytes.
+public func residentBytes(of pid: pid_t) -> Int? {
+    guard let file = fopen("/proc/\(pid)/statm", "r") else { return nil }
+    defer { fclose(file) }
+    var size = 0
+    var resident = 0
+    guard fscanf_statm(file, &size, &resident) else { return nil }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+private func fscanf_statm(_ file: UnsafeMutablePointer<FILE>, _ size: inout Int, _ resident: inout Int) -> Bool {
+    var line = [CChar](repeating: 0, count: 256)
+    guard fgets(&line, Int32(line.count), file) != nil else { return false }
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let fields = text.split(separator: " ")
+    guard fields.count >= 2, let total = Int(fields[0]), let rss = Int(fields[1]) else { return false }
+    size = total
+    resident = rss
+    return true
+}
+
+/// Runs `body` with a NULL-terminated C array of the strings.
+func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Logging
+import SergeantCore
+import SergeantHost
+
+// MARK: - sergeant-host
+
+/// `sergeant-host`: argument parsing only; the work happens in SergeantHost.
+@main
+struct SergeantHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sergeant-host",
+        abstract: "Run sergeant workers from a plugin module.",
+        discussion: """
+            Spawns --concurrent-workers worker processes. Each loads the plugin module with dlopen,
+            creates --worker-class through the module's sergeant_worker_create factory, and pulls
+            tasks from the queue the worker's configuration names. Workers that end are respawned;
+            SIGTERM or SIGINT stops them all (each finishes its task first) and exits 0.
+
+            Exit codes: 0 stopped; 3 module not found; 4 module not loadable; 5 class not found;
+            6 ABI mismatch; 7 invalid worker configuration; 64 bad arguments.
+
+            Example:
+              sergeant-host --worker-module=./libconsumer.so --worker-class=Worker --concurrent-workers=1
+            """
+    )
+
+    @Option(name: .customLong("worker-module"), help: "Path of the plugin's shared library, e.g. ./libconsumer.so.")
+    var workerModule: String
+
+    @Option(name: .customLong("worker-class"), help: "Name of the worker class the module exports.")
+    var workerClass: String
+
+    @Option(name: [.customLong("concurrent-workers"), .customLong("concurrent-worker")],
+            help: "Number of worker processes (--concurrent-worker is accepted too).")
+    var concurrentWorkers: Int = 1
+
+    @Option(name: .customLong("max-worker-memory-usage"),
+            help: "Replace a worker whose resident memory exceeds this many bytes.")
+    var maxWorkerMemoryUsage: Int?
+
+    @Option(name: .customLong("redis"),
+            help: ArgumentHelp("Use this Redis instead of the plugin's connector: redis://[:PASSWORD@]HOST:PORT/DB.",
+                               discussion: "Also read from the SERGEANT_REDIS environment variable, which keeps a password out of `ps`."))
+    var redis: String?
+
+    @Option(name: .customLong("grace-period"), help: "Seconds workers get to finish their task after SIGTERM.")
+    var gracePeriod: Double = 10
+
+    @Flag(name: .customLong("worker-process"), help: .hidden)
+    var workerProcess = false
+
+    func validate() throws {
+        guard concurrentWorkers >= 1 else {
+            throw ValidationError("--concurrent-workers must be at least 1 (got \(concurrentWorkers))")
+        }
+        if let maxWorkerMemoryUsage, maxWorkerMemoryUsage <= 0 {
+            throw ValidationError("--max-worker-memory-usage must be a positive number of bytes (got \(maxWorkerMemoryUsage))")
+        }
+        guard gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
+        _ = try redisNodes()
+    }
+
+    func redisNodes() throws -> [RedisNode]? {
+        guard let url = redis ?? Environment.value("SERGEANT_REDIS"), !url.isEmpty else { return nil }
+        guard let node = RedisNode(url: url) else {
+            throw ValidationError("--redis/SERGEANT_REDIS is not a redis URL like redis://localhost:6379/0")
+        }
+        return [node]
+    }
+
+    func run() throws {
+        if workerProcess {
+            let code = WorkerProcess.run(modulePath: workerModule, className: workerClass,
+                                         overrides: .init(redisNodes: try redisNodes()))
+            throw ExitCode(code)
+        }
+        let logger = Logger(label: "supervisor") { SergeantLogHandler(label: $0, destination: .standardOutput) }
+        let arguments = [Environment.executablePath(), "--worker-process",
+                         "--worker-module", workerModule, "--worker-class", workerClass]
+        var environment: [String] = []
+        // The URL (with any password) goes to workers through the environment, not argv.
+        if let url = redis { environment.append("SERGEANT_REDIS=\(url)") }
+        let supervisor = Supervisor(
+            options: .init(childArguments: arguments, childEnvironment: environment, concurrentWorkers: concurrentWorkers,
+                           maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod),
+            logger: logger
+        )
+        throw ExitCode(supervisor.run())
+    }
+}
