@@ -23,7 +23,7 @@ import SergeantABI
 ///     }
 /// }
 /// ```
-open class Worker: @unchecked Sendable {
+open class Worker {
     /// The configuration ``generateConfig()`` returned.
     public private(set) lazy var config: WorkerConfig = generateConfig()
 
