@@ -88,9 +88,11 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore"]),
-        .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore"]),
-        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantHost"]),
+        /// Real services for tests: a redis-server on a free port, paths of built plugins.
+        .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
+        .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore", "SergeantTestSupport"]),
+        .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
+        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
     ]
 )

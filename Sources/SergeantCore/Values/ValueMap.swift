@@ -58,3 +58,10 @@ extension ValueMap: CustomStringConvertible {
     /// A Python-like rendering: `{'some_parameter': 'one'}`.
     public var description: String { Value.map(self).description }
 }
+
+extension ValueMap: ExpressibleByDictionaryLiteral {
+    /// A map literal with string keys, in written order.
+    public init(dictionaryLiteral elements: (String, Value)...) {
+        self.init(elements.map { Entry(key: .string($0.0), value: $0.1) })
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+
+// MARK: - ProjectPaths
+
+/// Where the repository's built artefacts are, for tests that run the real executables and
+/// load the real plugins. `make test` builds them before `swift test`.
+public enum ProjectPaths {
+    /// The repository root (found from this file's path).
+    public static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/vectors/python-sergeant-0.27-tasks.json` beside the repository.
+    public static let pythonVectors = root.deletingLastPathComponent().appendingPathComponent("shared/vectors/python-sergeant-0.27-tasks.json")
+
+    /// The directory holding `sergeant` and `sergeant-host` (SERGEANT_BIN or .build/debug).
+    public static var binaries: URL {
+        if let path = ProcessInfo.processInfo.environment["SERGEANT_BIN"] { return URL(fileURLWithPath: path) }
+        return root.appendingPathComponent(".build/debug")
+    }
+
+    /// A built executable of this package.
+    public static func executable(_ name: String) throws -> String {
+        let path = binaries.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw SupportError("\(path) is missing; run `make test` (it builds the executables first)")
+        }
+        return path
+    }
+
+    /// The .so of example plugin `name` under Plugins-Examples (built by `make examples`).
+    public static func plugin(_ name: String, library: String? = nil) throws -> String {
+        let path = root.appendingPathComponent("Plugins-Examples/\(name)/.build/debug/lib\(library ?? name).so").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SupportError("\(path) is missing; run `make examples` (make test does)")
+        }
+        return path
+    }
+
+    /// A test fixture plugin built by the Makefile into .build/fixtures.
+    public static func fixture(_ name: String) throws -> String {
+        let path = root.appendingPathComponent(".build/fixtures/\(name)").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SupportError("\(path) is missing; run `make fixtures` (make test does)")
+        }
+        return path
+    }
+}
