@@ -10,19 +10,17 @@ public final class RedisServer: @unchecked Sendable {
     public let port: Int
     /// Its data directory.
     public let directory: URL
-    private let process: Process
+    private let process: ChildProcess
 
     /// Starts a server and waits (polling, with a deadline) until it answers PING.
-    public init(persistent: Bool = false) throws {
-        port = try freePort()
+    public init(port: Int? = nil, persistent: Bool = false) throws {
+        let port = try port ?? freePort()
+        self.port = port
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-redis-\(port)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("redis-server"))
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory.path,
-                             "--save", "", "--appendonly", persistent ? "yes" : "no", "--loglevel", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess([try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
+                                    "--dir", directory.path, "--save", "", "--appendonly", persistent ? "yes" : "no",
+                                    "--loglevel", "warning"])
         try waitUntil(timeout: 10, "redis-server on port \(port) to answer") { self.ping() }
     }
 
@@ -40,8 +38,11 @@ public final class RedisServer: @unchecked Sendable {
     /// Stops the server and waits for it to exit.
     public func stop() {
         guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        if process.wait(timeout: 10) == nil {
+            process.signal(SIGKILL)
+            process.wait()
+        }
     }
 
     /// True when the server answers PING.
