@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SergeantCore
 
@@ -23,7 +26,9 @@ public final class Broker: @unchecked Sendable {
     public convenience init(config: WorkerConfig, logger: Logger) throws(BrokerError) {
         switch config.connector.type {
         case .redis:
-            self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger),
+            // How long a dead Redis is retried before an operation fails (default 30 s).
+            let timeout = getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
+            self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger, reconnectTimeout: timeout),
                       encoder: config.encoder.taskEncoder)
         case .local:
             throw BrokerError("the local connector is not available yet; configure a redis connector"

@@ -1,0 +1,43 @@
+# sergeant for Swift: thin wrappers over swift build / swift test.
+#   make demo      the seed example end to end (producer -> sergeant-host -> worker plugin)
+#   make test      every test, against a private redis-server the tests start themselves
+#   make examples  build every worker plugin under Plugins-Examples/
+#   make bench     the benchmark table
+SWIFT ?= swift
+FIXTURES := .build/fixtures
+CC ?= cc
+
+.PHONY: all build deps examples fixtures test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+examples: deps
+	@for dir in Plugins-Examples/*/; do \
+		echo "building plugin $$dir"; \
+		$(SWIFT) build --package-path "$$dir" || exit 1; \
+	done
+
+fixtures:
+	@mkdir -p $(FIXTURES)
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
+	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
+
+test: build examples fixtures
+	$(SWIFT) test
+
+demo: build examples
+	@scripts/demo.sh
+
+bench: deps
+	@scripts/bench.sh
+
+clean:
+	rm -rf .build Plugins-Examples/*/.build

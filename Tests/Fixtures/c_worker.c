@@ -1,0 +1,66 @@
+/*
+ * Test fixture: a complete worker plugin written in C, proving that the ABI needs no Swift.
+ * Class "CWorker": queue "c_worker", redis localhost:6379, INFO to stdout, one task per
+ * run (so the supervisor respawns it after every task). `work` logs the task's size
+ * through the host and fails tasks whose msgpack bytes contain the string "fail".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sergeant_plugin.h"
+
+static const sergeant_host_api *host;
+
+uint32_t sergeant_plugin_abi_version(void) {
+    return SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
+}
+
+static void say(const sergeant_output *out, const char *text) {
+    if (out) out->write(out->context, (const uint8_t *)text, strlen(text));
+}
+
+static sergeant_status config(void *worker, const sergeant_output *config, const sergeant_output *error) {
+    (void)worker; (void)error;
+    say(config, "{\"name\": \"c_worker\", \"max_tasks_per_run\": 1,"
+                " \"connector\": {\"type\": \"redis\", \"params\": {\"nodes\": [{\"host\": \"localhost\", \"port\": 6379, \"password\": null, \"database\": 0}]}},"
+                " \"logging\": {\"level\": 20, \"log_to_stdout\": true}}");
+    return SERGEANT_OK;
+}
+
+static int contains(const uint8_t *bytes, size_t length, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= length; i++) if (memcmp(bytes + i, needle, n) == 0) return 1;
+    return 0;
+}
+
+static sergeant_status work(void *worker, const uint8_t *task, size_t length,
+                            const sergeant_output *value, const sergeant_output *error) {
+    (void)worker; (void)value;
+    char line[96];
+    int n = snprintf(line, sizeof line, "C worker got a task of %zu bytes", length);
+    host->log(host->host, SERGEANT_LOG_INFO, line, (size_t)n);
+    if (contains(task, length, "fail")) {
+        say(error, "the C worker was asked to fail");
+        return SERGEANT_FAILURE;
+    }
+    return SERGEANT_OK;
+}
+
+static void destroy(void *worker) { free(worker); }
+
+sergeant_status sergeant_worker_create(const char *class_name, const sergeant_host_api *host_api,
+                                       sergeant_worker_api *api, const sergeant_output *error) {
+    if (strcmp(class_name, "CWorker") != 0) {
+        say(error, "this module exports no worker class with that name; it exports: CWorker");
+        return SERGEANT_CLASS_NOT_FOUND;
+    }
+    host = host_api;
+    memset(api, 0, sizeof *api);
+    api->size = sizeof *api;
+    api->abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
+    api->worker = malloc(1);
+    api->config = config;
+    api->work = work;
+    api->destroy = destroy;
+    return SERGEANT_OK;
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sergeant needs, only when something is missing.
+set -euo pipefail
+need=()
+[ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
+command -v redis-server >/dev/null || need+=(redis-server)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
+[ -f /usr/include/bzlib.h ] || need+=(libbz2-dev)
+[ -f /usr/include/lzma.h ] || need+=(liblzma-dev)
+[ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+command -v cc >/dev/null || need+=(gcc)
+command -v python3 >/dev/null || need+=(python3)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "installing: ${need[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${need[@]}" >/dev/null
