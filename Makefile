@@ -31,7 +31,7 @@ fixtures:
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
 
 test: build examples fixtures
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 demo: build examples
 	@scripts/demo.sh

@@ -87,6 +87,16 @@ let package = Package(
             ]
         ),
 
+        /// `make bench`: the benchmark table against a private redis-server.
+        .executableTarget(
+            name: "sergeant-bench",
+            dependencies: [
+                "SergeantBroker",
+                "SergeantTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
         // MARK: Tests
         /// Real services for tests: a redis-server on a free port, paths of built plugins.
         .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
