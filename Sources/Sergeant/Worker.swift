@@ -132,6 +132,20 @@ open class Worker {
         if isTimedOut { throw WorkerInterrupt.timeout }
     }
 
+    /// True when the worker was asked to stop (SIGTERM) while the task runs.
+    public var shouldStop: Bool {
+        guard let host, host.api.pointee.size >= MemoryLayout<sergeant_host_api>.size,
+              let shouldStop = host.api.pointee.should_stop else { return false }
+        return shouldStop(host.api.pointee.host) != 0
+    }
+
+    /// Throws ``WorkerInterrupt/timeout`` past the timeout and ``WorkerInterrupt/stop`` when
+    /// the worker is stopping: call it in long loops.
+    public func checkInterrupts() throws {
+        try checkTimeout()
+        if shouldStop { throw WorkerInterrupt.stop }
+    }
+
     // MARK: Broker
 
     /// Pushes one task built from `kwargs` (a map) to this worker's queue or to `taskName`'s.

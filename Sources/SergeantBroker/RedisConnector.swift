@@ -72,21 +72,34 @@ public final class RedisConnector: QueueConnector {
     public func pop(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
         var items: [[UInt8]] = []
         for _ in connections.indices where items.count < count {
-            let reply = try nextConnection().command([
+            let connection = nextConnection()
+            // The common case costs one plain LPOP; the script for due delayed tasks runs
+            // only when the list alone did not fill the request.
+            let wanted = count - items.count
+            let reply = try connection.command([Array("LPOP".utf8), Array(queue.utf8), Array(String(wanted).utf8)])
+            try collect(reply, into: &items, queue: queue)
+            guard items.count < count else { break }
+            let delayed = try connection.command([
                 Array("EVAL".utf8), Array(Self.popScript.utf8), Array("2".utf8),
                 Array(queue.utf8), Array(delayedKey(queue).utf8),
                 Array(String(count - items.count).utf8), Array(String(unixTime()).utf8),
             ])
-            switch reply {
-            case .array(let elements):
-                for case .bytes(let item) in elements { items.append(item) }
-            case .error(let message):
-                throw BrokerError("pop from \(queue) failed: \(message)")
-            default:
-                break
-            }
+            try collect(delayed, into: &items, queue: queue)
         }
         return items
+    }
+
+    private func collect(_ reply: RedisReply, into items: inout [[UInt8]], queue: String) throws(BrokerError) {
+        switch reply {
+        case .array(let elements):
+            for case .bytes(let item) in elements { items.append(item) }
+        case .bytes(let item):
+            items.append(item)
+        case .error(let message):
+            throw BrokerError("pop from \(queue) failed: \(message)")
+        default:
+            break
+        }
     }
 
     public func length(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {

@@ -225,6 +225,10 @@ typedef struct sergeant_host_api {
     /** Returns 1 when the task running on the calling thread is past its timeout, so long
      *  work can stop cooperatively; 0 otherwise. */
     int32_t (*is_timed_out)(void *host);
+
+    /** Returns 1 when the worker was asked to stop (SIGTERM to the supervisor) while a task
+     *  runs, so long work can end early; the host then calls on_stop for it. */
+    int32_t (*should_stop)(void *host);
 } sergeant_host_api;
 
 /* MARK: - Worker API (plugin -> host) */

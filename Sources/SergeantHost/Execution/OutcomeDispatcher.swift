@@ -48,17 +48,20 @@ public struct OutcomeDispatcher: Sendable {
     let events: LoggingEvents
     let logger: Logger
     let deadlines: DeadlineBoard
-    let timeout: Double
+    let timeouts: Timeouts
 
     /// Runs the task; returns how it ended (stop and respawn end the worker's run).
     public func execute(_ task: PoppedTask) -> TaskOutcome {
         let bytes = task.messagePack
-        deadlines.set(timeout > 0 ? unixTime() + timeout : nil)
-        defer { deadlines.set(nil) }
+        if timeouts.timeout > 0 {
+            let now = unixTime()
+            deadlines.set(.init(soft: now + timeouts.timeout, hard: now + timeouts.timeout + timeouts.gracePeriod, task: bytes))
+        }
+        defer { if timeouts.timeout > 0 { deadlines.set(nil) } }
         report(worker.preWork(bytes), "pre_work")
         let result = worker.work(bytes)
         var outcome = TaskOutcome(result)
-        if outcome == .success && timeout > 0 && deadlines.currentThreadIsPastDeadline() {
+        if outcome == .success && timeouts.timeout > 0 && deadlines.currentThreadIsPastDeadline() {
             // Finished, but late: sergeant reports the timeout, not a success.
             outcome = .timeout
         }

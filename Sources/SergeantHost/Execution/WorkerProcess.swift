@@ -20,7 +20,14 @@ public enum ChildExit: Int32, Sendable {
     case terminated = 12
     /// The broker could not be reached or used.
     case brokerFailure = 13
+    /// A task ran past its timeout plus the grace period; the worker ended itself and left
+    /// the task for the next worker's on_timeout.
+    case hardTimeout = 14
 }
+
+/// The list where a worker that ends itself over a hard timeout leaves the task, so that
+/// the next worker runs its on_timeout outcome: `NAME.timedout`.
+public func timedOutKey(_ queue: String) -> String { "\(queue).timedout" }
 
 // MARK: - WorkerProcess
 
@@ -94,7 +101,7 @@ public final class WorkerProcess {
         self.host = host
         self.worker = worker
         dispatcher = OutcomeDispatcher(worker: worker, events: config.logging.events, logger: host.logger,
-                                       deadlines: host.deadlines, timeout: config.timeouts.timeout)
+                                       deadlines: host.deadlines, timeouts: config.timeouts)
     }
 
     // MARK: Work loop
@@ -105,7 +112,8 @@ public final class WorkerProcess {
         var exit = ChildExit.finished
         switch TaskOutcome(worker.initialize()) {
         case .success:
-            exit = loop()
+            startWatchdog()
+            exit = handleTimedOutTasks() ?? loop()
         case .respawn:
             exit = .respawn
         case .stop:
@@ -169,22 +177,98 @@ public final class WorkerProcess {
             idleSince = unixTime()
             idleDelay = 0.001
             starvationReported = 0
-            for (index, task) in popped.tasks.enumerated() {
-                if stopRequested() {
-                    giveBack(Array(popped.tasks[index...]), broker: broker)
-                    return .terminated
-                }
-                let outcome = dispatcher.execute(task)
+            let results = config.numberOfThreads > 1
+                ? executeConcurrently(popped.tasks, threads: config.numberOfThreads)
+                : executeSerially(popped.tasks)
+            let unstarted = zip(popped.tasks, results).filter { $0.1 == nil }.map(\.0)
+            giveBack(unstarted, broker: broker)
+            for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
-                if outcome == .stop || outcome == .respawn {
-                    giveBack(Array(popped.tasks[(index + 1)...]), broker: broker)
-                    return outcome == .stop ? .stop : .respawn
-                }
             }
+            if results.contains(.stop) { return .stop }
+            if results.contains(.respawn) { return .respawn }
+            if stopRequested() { return .terminated }
             if !runForever { tasksLeft -= popped.tasks.count }
         }
         return .finished
+    }
+
+    // MARK: Executors
+
+    /// Runs tasks one after the other; nil marks a task not started (stop or respawn came
+    /// first).
+    func executeSerially(_ tasks: [PoppedTask]) -> [TaskOutcome?] {
+        var results: [TaskOutcome?] = Array(repeating: nil, count: tasks.count)
+        for (index, task) in tasks.enumerated() {
+            if stopRequested() { break }
+            let outcome = dispatcher.execute(task)
+            results[index] = outcome
+            if outcome == .stop || outcome == .respawn { break }
+        }
+        return results
+    }
+
+    /// Runs tasks on up to `threads` threads at once (sergeant's threaded executor); a task
+    /// that fails does not disturb the others.
+    func executeConcurrently(_ tasks: [PoppedTask], threads: Int) -> [TaskOutcome?] {
+        let state = ConcurrentBatch(tasks: tasks, dispatcher: dispatcher)
+        let workers = (0..<min(threads, tasks.count)).map { _ in
+            WorkerThread { state.drain() }
+        }
+        workers.forEach { $0.join() }
+        return state.results
+    }
+
+    // MARK: Timeouts
+
+    /// A thread that ends this process when a task ignores its timeout past the grace
+    /// period, after leaving the task in `NAME.timedout` for the next worker's on_timeout.
+    private func startWatchdog() {
+        guard config.timeouts.timeout > 0 else { return }
+        let deadlines = host.deadlines
+        let config = config
+        let logger = logger
+        let interval = min(0.05, config.timeouts.timeout / 4)
+        WorkerThread.detach {
+            while true {
+                pause(seconds: interval)
+                let overdue = deadlines.overdue(at: unixTime())
+                guard !overdue.isEmpty else { continue }
+                logger.error("task exceeded its timeout of \(config.timeouts.timeout) s plus the grace period of \(config.timeouts.gracePeriod) s; ending this worker, the next one runs its on_timeout")
+                do {
+                    // A connection of its own: the stuck task may hold the worker's.
+                    let broker = try Broker(config: config, logger: logger)
+                    try broker.withConnector { connector throws(BrokerError) in
+                        try connector.push(queue: timedOutKey(config.name), items: overdue.map(\.task), priority: .normal, consumableFrom: nil)
+                    }
+                } catch {
+                    logger.critical("could not record the timed out task: \(error)")
+                }
+                _exit(ChildExit.hardTimeout.rawValue)
+            }
+        }
+    }
+
+    /// Runs the on_timeout outcome of tasks a previous worker was ended over.
+    private func handleTimedOutTasks() -> ChildExit? {
+        guard let broker = host.broker else { return nil }
+        let tasks: [[UInt8]]
+        do {
+            tasks = try broker.withConnector { connector throws(BrokerError) in
+                try connector.pop(queue: timedOutKey(config.name), count: 1000)
+            }
+        } catch {
+            logger.error("could not read timed out tasks: \(error.message)")
+            return nil
+        }
+        for task in tasks {
+            let outcome = dispatcher.handle(.timeout, task)
+            outcomes[TaskOutcome.timeout.name, default: 0] += 1
+            if outcome == .stop { return .stop }
+            if outcome == .respawn { return .respawn }
+        }
+        return nil
     }
 
     /// Puts tasks pulled but not started back at the head of the queue, in order (sergeant
@@ -219,6 +303,73 @@ extension TaskOutcome {
     }
 }
 
+// MARK: - ConcurrentBatch
+
+/// One batch shared by the threads of the threaded executor.
+final class ConcurrentBatch: @unchecked Sendable {
+    let tasks: [PoppedTask]
+    let dispatcher: OutcomeDispatcher
+    private let lock = Mutex()
+    private var next = 0
+    private var halted = false
+    private(set) var results: [TaskOutcome?]
+
+    init(tasks: [PoppedTask], dispatcher: OutcomeDispatcher) {
+        self.tasks = tasks
+        self.dispatcher = dispatcher
+        results = Array(repeating: nil, count: tasks.count)
+    }
+
+    /// Runs tasks until none is left or the batch halts (stop, respawn, SIGTERM).
+    func drain() {
+        while true {
+            let index: Int? = lock.withLock {
+                guard !halted, !stopRequested(), next < tasks.count else { return nil }
+                defer { next += 1 }
+                return next
+            }
+            guard let index else { return }
+            let outcome = dispatcher.execute(tasks[index])
+            lock.withLock {
+                results[index] = outcome
+                if outcome == .stop || outcome == .respawn { halted = true }
+            }
+        }
+    }
+}
+
+// MARK: - WorkerThread
+
+/// A joinable pthread running a closure.
+final class WorkerThread: @unchecked Sendable {
+    private var thread = pthread_t()
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        pthread_create(&thread, nil, { argument in
+            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+    }
+
+    /// Waits for the thread to end.
+    func join() {
+        pthread_join(thread, nil)
+    }
+
+    /// Starts a thread nobody waits for.
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        let thread = WorkerThread(body)
+        pthread_detach(thread.thread)
+    }
+
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+}
+
 // MARK: - Signals and clocks
 
 nonisolated(unsafe) private var stopSignalReceived: sig_atomic_t = 0
@@ -230,7 +381,8 @@ func installStopHandlers() {
     signal(SIGINT, handler)
 }
 
-func stopRequested() -> Bool { stopSignalReceived != 0 }
+/// True once SIGTERM or SIGINT arrived.
+public func stopRequested() -> Bool { stopSignalReceived != 0 }
 
 /// CPU time used by this process, in seconds.
 func cpuTime() -> Double {

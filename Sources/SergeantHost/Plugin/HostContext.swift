@@ -233,27 +233,44 @@ public final class HostContext: @unchecked Sendable {
             guard host != nil else { return 0 }
             return HostContext.context(host).deadlines.currentThreadIsPastDeadline() ? 1 : 0
         }
+        table.should_stop = { _ in stopRequested() ? 1 : 0 }
         return table
     }
 }
 
 // MARK: - DeadlineBoard
 
-/// Per-thread task deadlines, read by `is_timed_out` from the thread running the task.
+/// The tasks running right now, by thread, with their deadlines: `is_timed_out` reads the
+/// calling thread's entry, the timeout watchdog scans them all.
 final class DeadlineBoard: @unchecked Sendable {
-    private let lock = Mutex()
-    private var deadlines: [UInt: Double] = [:]
+    /// One running task.
+    struct Entry {
+        /// Past this the task is timed out (cooperative).
+        var soft: Double
+        /// Past this the worker process is ended.
+        var hard: Double
+        /// The task's msgpack bytes.
+        var task: [UInt8]
+    }
 
-    /// Sets (or clears, with nil) the deadline of the calling thread's task.
-    func set(_ deadline: Double?) {
+    private let lock = Mutex()
+    private var entries: [UInt: Entry] = [:]
+
+    /// Records the task the calling thread starts, or clears it with nil.
+    func set(_ entry: Entry?) {
         let thread = UInt(pthread_self())
-        lock.withLock { deadlines[thread] = deadline }
+        lock.withLock { entries[thread] = entry }
     }
 
     /// True when the calling thread's task has a deadline that has passed.
     func currentThreadIsPastDeadline() -> Bool {
         let thread = UInt(pthread_self())
-        guard let deadline = lock.withLock({ deadlines[thread] }) else { return false }
-        return unixTime() > deadline
+        guard let entry = lock.withLock({ entries[thread] }) else { return false }
+        return unixTime() > entry.soft
+    }
+
+    /// Tasks past their hard deadline.
+    func overdue(at now: Double) -> [Entry] {
+        lock.withLock { entries.values.filter { now > $0.hard } }
     }
 }

@@ -148,6 +148,8 @@ public final class Supervisor {
                 return
             case ChildExit.terminated.rawValue where child.replacing:
                 break
+            case ChildExit.hardTimeout.rawValue:
+                logger.error("worker \(pid) ended itself over a task past its timeout and grace period; respawning")
             case PluginError.Kind.moduleNotFound.rawValue...PluginError.Kind.invalidConfig.rawValue:
                 logger.critical("worker \(pid) could not load the plugin (reason above); stopping")
                 beginStop(code: code)
@@ -157,7 +159,8 @@ public final class Supervisor {
             }
         }
         // A worker that keeps dying at once must not spin the machine: back off.
-        let abnormal = signaled || ![ChildExit.finished.rawValue, ChildExit.respawn.rawValue, ChildExit.terminated.rawValue].contains(code)
+        let abnormal = signaled || ![ChildExit.finished.rawValue, ChildExit.respawn.rawValue, ChildExit.terminated.rawValue,
+                                      ChildExit.hardTimeout.rawValue].contains(code)
         quickFailures = abnormal && lived < 1 ? quickFailures + 1 : 0
         if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
         spawn()
