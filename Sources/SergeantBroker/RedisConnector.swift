@@ -12,6 +12,11 @@ public final class RedisConnector: QueueConnector {
     /// One connection per node, in configuration order.
     public let connections: [RedisConnection]
     private var nextIndex: Int
+    /// Per node: until when it is skipped after a failure (multi-node only).
+    private var downUntil: [Double]
+    private let logger: Logger
+    /// Seconds a failed node is skipped before it is tried again.
+    static let downTime = 5.0
 
     /// Pops queued items first, then due delayed ones, in one round trip.
     /// KEYS: queue, delayed set. ARGV: count, now.
@@ -30,15 +35,61 @@ public final class RedisConnector: QueueConnector {
         """
 
     /// Creates a connector; connections open on first use.
+    ///
+    /// With several nodes, a node that fails is skipped for a few seconds (with a warning)
+    /// while the others carry on; its connection retries for at most a second each time.
+    /// A single node is retried for `reconnectTimeout` seconds, as there is nowhere else to go.
     public init(nodes: [RedisNode], logger: Logger, reconnectTimeout: Double = 30) {
         precondition(!nodes.isEmpty, "a redis connector needs at least one node")
-        connections = nodes.map { RedisConnection(node: $0, logger: logger, reconnectTimeout: reconnectTimeout) }
+        let timeout = nodes.count > 1 ? min(reconnectTimeout, 1) : reconnectTimeout
+        connections = nodes.map { RedisConnection(node: $0, logger: logger, reconnectTimeout: timeout) }
         nextIndex = Int.random(in: 0..<nodes.count)
+        downUntil = Array(repeating: 0, count: nodes.count)
+        self.logger = logger
     }
 
-    private func nextConnection() -> RedisConnection {
-        defer { nextIndex = (nextIndex + 1) % connections.count }
-        return connections[nextIndex]
+    /// Runs `body` on the next live node in the rotation; a node that fails is marked down
+    /// and the next one is tried. Throws when every node failed.
+    private func onNextNode<T>(_ body: (RedisConnection) throws(BrokerError) -> T) throws(BrokerError) -> T {
+        var lastError = BrokerError("no redis node is available")
+        let now = unixTime()
+        for attempt in 0..<connections.count {
+            let index = nextIndex
+            nextIndex = (nextIndex + 1) % connections.count
+            // When every node is down, try them anyway rather than fail without trying.
+            if connections.count > 1 && downUntil[index] > now && attempt < connections.count - 1
+                && downUntil.contains(where: { $0 <= now }) { continue }
+            do {
+                let result = try body(connections[index])
+                downUntil[index] = 0
+                return result
+            } catch {
+                lastError = error
+                markDown(index, error)
+            }
+        }
+        throw lastError
+    }
+
+    /// Runs `body` on every live node; failures of some nodes (not all) are logged and skipped.
+    private func onEveryNode(_ what: String, _ body: (RedisConnection) throws(BrokerError) -> Void) throws(BrokerError) {
+        var failures: [BrokerError] = []
+        let now = unixTime()
+        for (index, connection) in connections.enumerated() {
+            if connections.count > 1 && downUntil[index] > now { failures.append(BrokerError("node \(connection.node) is down")); continue }
+            do { try body(connection) } catch {
+                failures.append(error)
+                markDown(index, error)
+            }
+        }
+        if failures.count == connections.count { throw failures[0] }
+        if !failures.isEmpty { logger.warning("\(what) skipped \(failures.count) unavailable node(s): \(failures[0].message)") }
+    }
+
+    private func markDown(_ index: Int, _ error: BrokerError) {
+        guard connections.count > 1 else { return }
+        downUntil[index] = unixTime() + Self.downTime
+        logger.warning("redis node \(connections[index].node) skipped for \(Int(Self.downTime)) s: \(error.message)")
     }
 
     private func connection(for name: String) -> RedisConnection {
@@ -65,26 +116,27 @@ public final class RedisConnector: QueueConnector {
             arguments.reserveCapacity(2 + items.count)
             arguments.append(contentsOf: items)
         }
-        let reply = try nextConnection().command(arguments)
+        let reply = try onNextNode { connection throws(BrokerError) in try connection.command(arguments) }
         if case .error(let message) = reply { throw BrokerError("push to \(queue) failed: \(message)") }
     }
 
     public func pop(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
         var items: [[UInt8]] = []
         for _ in connections.indices where items.count < count {
-            let connection = nextConnection()
-            // The common case costs one plain LPOP; the script for due delayed tasks runs
-            // only when the list alone did not fill the request.
-            let wanted = count - items.count
-            let reply = try connection.command([Array("LPOP".utf8), Array(queue.utf8), Array(String(wanted).utf8)])
-            try collect(reply, into: &items, queue: queue)
-            guard items.count < count else { break }
-            let delayed = try connection.command([
-                Array("EVAL".utf8), Array(Self.popScript.utf8), Array("2".utf8),
-                Array(queue.utf8), Array(delayedKey(queue).utf8),
-                Array(String(count - items.count).utf8), Array(String(unixTime()).utf8),
-            ])
-            try collect(delayed, into: &items, queue: queue)
+            try onNextNode { connection throws(BrokerError) in
+                // The common case costs one plain LPOP; the script for due delayed tasks runs
+                // only when the list alone did not fill the request.
+                let wanted = count - items.count
+                let reply = try connection.command([Array("LPOP".utf8), Array(queue.utf8), Array(String(wanted).utf8)])
+                try collect(reply, into: &items, queue: queue)
+                guard items.count < count else { return }
+                let delayed = try connection.command([
+                    Array("EVAL".utf8), Array(Self.popScript.utf8), Array("2".utf8),
+                    Array(queue.utf8), Array(delayedKey(queue).utf8),
+                    Array(String(count - items.count).utf8), Array(String(unixTime()).utf8),
+                ])
+                try collect(delayed, into: &items, queue: queue)
+            }
         }
         return items
     }
@@ -104,10 +156,10 @@ public final class RedisConnector: QueueConnector {
 
     public func length(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {
         var total = 0
-        for connection in connections {
-            let delayed: [[UInt8]] = includeDelayed
-                ? [Array("ZCARD".utf8), Array(delayedKey(queue).utf8)]
-                : [Array("ZCOUNT".utf8), Array(delayedKey(queue).utf8), Array("0".utf8), Array(String(unixTime()).utf8)]
+        let delayed: [[UInt8]] = includeDelayed
+            ? [Array("ZCARD".utf8), Array(delayedKey(queue).utf8)]
+            : [Array("ZCOUNT".utf8), Array(delayedKey(queue).utf8), Array("0".utf8), Array(String(unixTime()).utf8)]
+        try onEveryNode("counting \(queue)") { connection throws(BrokerError) in
             for reply in try connection.pipeline([[Array("LLEN".utf8), Array(queue.utf8)], delayed]) {
                 total += Int(reply.integer ?? 0)
             }
@@ -117,7 +169,7 @@ public final class RedisConnector: QueueConnector {
 
     public func delete(queue: String) throws(BrokerError) -> Bool {
         var deleted: Int64 = 0
-        for connection in connections {
+        try onEveryNode("purging \(queue)") { connection throws(BrokerError) in
             deleted += try connection.command("DEL", queue, delayedKey(queue)).integer ?? 0
         }
         return deleted > 0

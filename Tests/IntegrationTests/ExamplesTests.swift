@@ -16,7 +16,7 @@ final class ExamplesTests: XCTestCase {
 
     // MARK: Helpers
 
-    func push(_ example: String, _ workerClass: String = "Worker", _ kwargs: [String], extra: [String] = []) throws {
+    func push(_ example: String, _ kwargs: [String], workerClass: String = "Worker", extra: [String] = []) throws {
         let plugin = try ProjectPaths.plugin(example)
         let result = try ChildProcess.run([try ProjectPaths.executable("sergeant"), "push", "--worker-module=\(plugin)",
                                            "--worker-class=\(workerClass)", "--purge"] + kwargs.flatMap { ["--kwargs", $0] } + extra,
@@ -54,7 +54,7 @@ final class ExamplesTests: XCTestCase {
     }
 
     func testExample3ConsumerAFeedsConsumerB() throws {
-        try push("mixed_producer_consumer", "ConsumerA", [#"{"some_parameter": "task from producer"}"#])
+        try push("mixed_producer_consumer", [#"{"some_parameter": "task from producer"}"#], workerClass: "ConsumerA")
         let a = try host("mixed_producer_consumer", "ConsumerA")
         let b = try host("mixed_producer_consumer", "ConsumerB")
         try waitUntil(timeout: 60, "consumer_b to hear from consumer_a") {
