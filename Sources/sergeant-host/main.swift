@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Logging
 import SergeantCore
@@ -73,7 +76,9 @@ struct SergeantHostCommand: ParsableCommand {
         if workerProcess {
             let code = WorkerProcess.run(modulePath: workerModule, className: workerClass,
                                          overrides: .init(redisNodes: try redisNodes()))
-            throw ExitCode(code)
+            // _exit, not exit: threads a plugin left running must neither delay the end of
+            // the worker nor deadlock it in atexit handlers (sergeant's example 9).
+            _exit(code)
         }
         let logger = Logger(label: "supervisor") { SergeantLogHandler(label: $0, destination: .standardOutput) }
         let arguments = [Environment.executablePath(), "--worker-process",
