@@ -23,12 +23,13 @@ examples: deps
 		$(SWIFT) build --package-path "$$dir" || exit 1; \
 	done
 
-fixtures:
+fixtures: deps
 	@mkdir -p $(FIXTURES)
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
+	$(SWIFT) build --package-path Tests/Fixtures/parity
 
 test: build examples fixtures
 	$(SWIFT) test --disable-swift-testing

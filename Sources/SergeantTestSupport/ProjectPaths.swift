@@ -36,6 +36,15 @@ public enum ProjectPaths {
         return path
     }
 
+    /// The Swift test fixture plugin package `name` under Tests/Fixtures (built by `make fixtures`).
+    public static func fixturePackage(_ name: String) throws -> String {
+        let path = root.appendingPathComponent("Tests/Fixtures/\(name)/.build/debug/lib\(name).so").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SupportError("\(path) is missing; run `make fixtures` (make test does)")
+        }
+        return path
+    }
+
     /// A test fixture plugin built by the Makefile into .build/fixtures.
     public static func fixture(_ name: String) throws -> String {
         let path = root.appendingPathComponent(".build/fixtures/\(name)").path

@@ -65,11 +65,7 @@ struct SergeantHostCommand: ParsableCommand {
     }
 
     func redisNodes() throws -> [RedisNode]? {
-        guard let url = redis ?? Environment.value("SERGEANT_REDIS"), !url.isEmpty else { return nil }
-        guard let node = RedisNode(url: url) else {
-            throw ValidationError("--redis/SERGEANT_REDIS is not a redis URL like redis://localhost:6379/0")
-        }
-        return [node]
+        do { return try Environment.redisNodes(option: redis) } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {

@@ -186,7 +186,8 @@ public final class WorkerProcess {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
             }
-            if results.contains(.stop) { return .stop }
+            // A stop that answers our own SIGTERM ends this worker only.
+            if results.contains(.stop) { return stopRequested() ? .terminated : .stop }
             if results.contains(.respawn) { return .respawn }
             if stopRequested() { return .terminated }
             if !runForever { tasksLeft -= popped.tasks.count }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SergeantCore
 
 // MARK: - Environment
 
@@ -18,4 +19,18 @@ public enum Environment {
         guard length > 0 else { return CommandLine.arguments[0] }
         return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// The Redis node a `--redis` option or, without it, `SERGEANT_REDIS` names; nil when
+    /// neither is set. Throws a message for a value that is not a redis URL.
+    public static func redisNodes(option: String?) throws(RedisURLError) -> [RedisNode]? {
+        guard let url = option ?? value("SERGEANT_REDIS"), !url.isEmpty else { return nil }
+        guard let node = RedisNode(url: url) else { throw RedisURLError() }
+        return [node]
+    }
+}
+
+/// A `--redis`/`SERGEANT_REDIS` value that is not a redis URL.
+public struct RedisURLError: Error, CustomStringConvertible {
+    /// What is expected.
+    public var description: String { "--redis/SERGEANT_REDIS is not a redis URL like redis://localhost:6379/0" }
 }

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Sergeant
+
+/// A worker whose every handler logs `handler: <name> ...`, and whose tasks pick an action
+/// by `kwargs["action"]`, so tests can check what sergeant calls, in which order, with what.
+final class Parity: Sergeant.Worker {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    override func generateConfig() -> WorkerConfig {
+        var config = WorkerConfig(name: "parity", connector: .redis(nodes: [RedisNode()]), maxRetries: 2,
+                                  logging: LoggingConfig(level: .info, logToStdout: true))
+        config.logging.events.onSuccess = true
+        if let seconds = environment("PARITY_STARVATION").flatMap(Double.init) {
+            config.starvation = Starvation(timeWithNoTasks: seconds)
+        }
+        if let threads = environment("PARITY_THREADS").flatMap(Int.init) {
+            config.numberOfThreads = threads
+            config.tasksPerTransaction = threads
+        }
+        return config
+    }
+
+    override func workReturning(task: SergeantTask) throws -> Value {
+        let action = task.kwargs["action"]?.stringValue ?? ""
+        logger.info("work: \(action) run_count=\(task.runCount) trace_id=\(task.traceID ?? "none")")
+        switch action {
+        case "return":
+            return ["answer": 42]
+        case "fail", "fail_then_retry":
+            throw Failure(description: "failed on purpose")
+        case "retry":
+            try retry(task: task)
+        case "requeue_once":
+            if task.kwargs["requeued"] == nil {
+                var kwargs = task.kwargs
+                kwargs["requeued"] = true
+                try pushTask(kwargs: .map(kwargs), priority: .high)
+                try requeue(task: SergeantTask(kwargs: ["action": "noop"]))
+            }
+        case "push_child":
+            try pushTask(kwargs: ["action": "child"])
+        case "lock":
+            let lock = lock("parity-lock")
+            let acquired = try lock.acquire(timeout: 1, checkInterval: 0.05, ttl: 30)
+            let second = try self.lock("parity-lock").acquire(timeout: 0.2, checkInterval: 0.05, ttl: 30)
+            logger.info("lock: acquired=\(acquired) second acquire=\(second)")
+            let (locked, ttl) = (try lock.isLocked(), try lock.getTTL() ?? -1)
+            logger.info("lock: locked=\(locked) ttl=\(ttl)")
+            let (wasSet, shorter) = (try lock.setTTL(5), try lock.getTTL() ?? -1)
+            logger.info("lock: set_ttl=\(wasSet) ttl=\(shorter)")
+            let (released, after, none) = (try lock.release(), try lock.isLocked(), try lock.getTTL())
+            logger.info("lock: released=\(released) locked=\(after) ttl=\(String(describing: none))")
+        case "keys":
+            let (new, again) = (try setKey("parity-key", value: ["x": 1]), try setKey("parity-key", value: [1, "two"]))
+            logger.info("keys: new=\(new) again=\(again)")
+            let value = try getKey("parity-key")?.description ?? "nil"
+            logger.info("keys: get=\(value)")
+            let (deleted, gone) = (try deleteKey("parity-key"), try getKey("parity-key")?.description ?? "nil")
+            logger.info("keys: deleted=\(deleted) get=\(gone)")
+        case "queue_api":
+            try pushTasks(kwargsList: [["action": "noop", "n": 1], ["action": "noop", "n": 2]], taskName: "parity-side")
+            try pushTask(kwargs: ["action": "noop"], taskName: "parity-side", consumableFrom: unixTime() + 60)
+            let (count, withDelayed) = (try numberOfEnqueuedTasks(taskName: "parity-side"),
+                                        try numberOfEnqueuedTasks(taskName: "parity-side", includeDelayed: true))
+            logger.info("queue: count=\(count) with_delayed=\(withDelayed)")
+            let next = try getNextTasks(numberOfTasks: 5, taskName: "parity-side").map { $0.kwargs["n"]?.description ?? "-" }
+            logger.info("queue: got=\(next)")
+            try purgeTasks(taskName: "parity-side")
+            let left = try numberOfEnqueuedTasks(taskName: "parity-side", includeDelayed: true)
+            logger.info("queue: after purge=\(left)")
+        case "memory":
+            // Touch 300 MB, then wait for the supervisor to replace this worker.
+            let size = 300 << 20
+            let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+            memset(block, 1, size)
+            for _ in 0..<300 {
+                try checkInterrupts()
+                pause(seconds: 0.1)
+            }
+            block.deallocate()
+        case "respawn":
+            try respawn()
+        default:
+            break
+        }
+        return nil
+    }
+
+    override func initialize() throws { logger.info("handler: initialize") }
+    override func finalize() throws { logger.info("handler: finalize") }
+    override func preWork(task: SergeantTask) throws { logger.info("handler: pre_work") }
+    override func postWork(task: SergeantTask, success: Bool, failure: String?) throws {
+        logger.info("handler: post_work success=\(success) failure=\(failure ?? "none")")
+    }
+    override func onSuccess(task: SergeantTask, returnedValue: Value) throws {
+        logger.info("handler: on_success returned=\(returnedValue)")
+    }
+    override func onFailure(task: SergeantTask, failure: String) throws {
+        logger.info("handler: on_failure \(failure)")
+        if task.kwargs["action"]?.stringValue == "fail_then_retry" { try retry(task: task) }
+        if task.kwargs["action"]?.stringValue == "fail" { throw Failure(description: "the handler failed too") }
+    }
+    override func onRetry(task: SergeantTask) throws { logger.info("handler: on_retry run_count=\(task.runCount)") }
+    override func onMaxRetries(task: SergeantTask) throws { logger.info("handler: on_max_retries run_count=\(task.runCount)") }
+    override func onRequeue(task: SergeantTask) throws { logger.info("handler: on_requeue") }
+    override func onTimeout(task: SergeantTask) throws { logger.info("handler: on_timeout") }
+    override func onStarvation(timeWithNoTasks: Double) throws { logger.info("handler: on_starvation after \(Int(timeWithNoTasks)) s") }
+    override func onStop(task: SergeantTask) throws { logger.info("handler: on_stop") }
+
+    private func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
+@_cdecl("sergeant_worker_create")
+public func sergeantWorkerCreate(_ className: UnsafePointer<CChar>?, _ hostAPI: UnsafeRawPointer?,
+                                 _ workerAPI: UnsafeMutableRawPointer?, _ error: UnsafeRawPointer?) -> Int32 {
+    exportWorkers([Parity.self], className: className, hostAPI: hostAPI, workerAPI: workerAPI, error: error)
+}
