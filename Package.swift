@@ -32,6 +32,11 @@ let package = Package(
             path: "Sources/CCompression",
             providers: [.apt(["zlib1g-dev", "libbz2-dev", "liblzma-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "CSergeantPlugin", path: "Sources/CSergeantPlugin"),
         /// Swift helpers over the C ABI, linked into both the host and every plugin.
         .target(name: "SergeantABI", dependencies: ["CSergeantPlugin", "SergeantCore"]),
@@ -58,6 +63,7 @@ let package = Package(
                 "SergeantCore",
                 "CHiredis",
                 "CCompression",
+                "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

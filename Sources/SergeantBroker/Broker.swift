@@ -31,8 +31,8 @@ public final class Broker: @unchecked Sendable {
             self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger, reconnectTimeout: timeout),
                       encoder: config.encoder.taskEncoder)
         case .local:
-            throw BrokerError("the local connector is not available yet; configure a redis connector"
-                + " or pass --redis redis://HOST:PORT/DB")
+            let connector = try LocalConnector(filePath: config.connector.params.filePath ?? ConnectorConfig.defaultLocalFilePath)
+            self.init(connector: connector, encoder: config.encoder.taskEncoder)
         }
     }
 

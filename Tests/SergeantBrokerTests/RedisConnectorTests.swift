@@ -4,103 +4,39 @@ import XCTest
 @testable import SergeantBroker
 @testable import SergeantCore
 
-/// The Redis connector and broker against a real redis-server on a free port.
-final class RedisConnectorTests: XCTestCase {
+/// The shared connector behaviour, plus what only Redis has (reconnects, passwords, sergeant's
+/// key names), against a real redis-server on a free port.
+final class RedisConnectorTests: ConnectorBehaviourTests {
     var server: RedisServer!
-    var broker: Broker!
-    let logger = Logger(label: "test") { SergeantLogHandler(label: $0, level: .critical) }
 
-    override func setUpWithError() throws {
-        server = try RedisServer()
-        broker = Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: TaskEncoder())
+    override var connectorName: String { "redis" }
+
+    override func makeBroker(encoder: TaskEncoder) throws -> Broker {
+        if server == nil { server = try RedisServer() }
+        return Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: encoder)
     }
 
     override func tearDown() {
-        broker = nil
+        super.tearDown()
         server = nil
     }
 
-    func task(_ number: Int) -> SergeantTask {
-        SergeantTask(kwargs: ["n": .int(Int64(number))])
-    }
-
-    func numbers(_ tasks: [PoppedTask]) -> [Int] {
-        tasks.compactMap { $0.task.kwargs["n"]?.intValue }
-    }
-
-    func testPushPopPurgeCount() throws {
+    func testStorageUsesSergeantsRedisNames() throws {
         try broker.push(tasks: (0..<5).map(task), queue: "q")
         XCTAssertEqual(try server.command("LLEN", "q"), ":5", "one RPUSH stores all five")
-        XCTAssertEqual(try broker.count(queue: "q", includeDelayed: false), 5)
-        XCTAssertEqual(numbers(try broker.pop(queue: "q", count: 1).tasks), [0])
-        XCTAssertEqual(numbers(try broker.pop(queue: "q", count: 3).tasks), [1, 2, 3])
-        XCTAssertTrue(try broker.purge(queue: "q"))
-        XCTAssertEqual(try broker.count(queue: "q", includeDelayed: true), 0)
-        XCTAssertTrue(try broker.pop(queue: "q", count: 10).tasks.isEmpty)
-        XCTAssertFalse(try broker.purge(queue: "q"))
-    }
-
-    func testHighPriorityGoesFirst() throws {
-        try broker.push(tasks: [task(1), task(2)], queue: "q")
-        try broker.push(tasks: [task(9)], queue: "q", priority: .high)
-        XCTAssertEqual(numbers(try broker.pop(queue: "q", count: 3).tasks), [9, 1, 2])
-    }
-
-    func testDelayedTasksWaitUntilDue() throws {
-        try broker.push(tasks: [task(1)], queue: "q", consumableFrom: unixTime() + 0.3)
-        try broker.push(tasks: [task(2)], queue: "q", consumableFrom: unixTime() - 1)
-        XCTAssertEqual(try broker.count(queue: "q", includeDelayed: false), 1, "only the due one counts")
-        XCTAssertEqual(try broker.count(queue: "q", includeDelayed: true), 2)
-        XCTAssertEqual(numbers(try broker.pop(queue: "q", count: 5).tasks), [2])
-        var got: [Int] = []
-        try waitUntil(timeout: 5, "the delayed task") {
-            got += numbers(try broker.pop(queue: "q", count: 5).tasks)
-            return !got.isEmpty
+        try broker.push(tasks: [task(6)], queue: "q", consumableFrom: unixTime() + 60)
+        XCTAssertEqual(try server.command("ZCARD", "q.delayed"), ":1")
+        try raw { connector throws(BrokerError) in
+            try connector.push(queue: "bad", items: [[0xc1]], priority: .normal, consumableFrom: nil)
         }
-        XCTAssertEqual(got, [1])
-    }
-
-    func testCompressedTasksAreStoredCompressed() throws {
-        let zlib = Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: TaskEncoder(compressor: .zlib))
-        try zlib.push(tasks: [task(7)], queue: "z")
-        let stored = try XCTUnwrap(try zlib.withConnector { connector throws(BrokerError) in try connector.pop(queue: "z", count: 1) }.first)
-        XCTAssertEqual(stored.first, 0x78, "zlib header")
-        try zlib.withConnector { connector throws(BrokerError) in try connector.push(queue: "z", items: [stored], priority: .normal, consumableFrom: nil) }
-        XCTAssertEqual(numbers(try zlib.pop(queue: "z", count: 1).tasks), [7])
-    }
-
-    func testUndecodableBytesGoToTheDeadLetterListAndNothingIsLost() throws {
-        try broker.withConnector { connector throws(BrokerError) in
-            try connector.push(queue: "q", items: [[0xc1, 0x00], Array("garbage".utf8)], priority: .normal, consumableFrom: nil)
-        }
-        try broker.push(tasks: [task(3)], queue: "q")
-        let popped = try broker.pop(queue: "q", count: 10)
-        XCTAssertEqual(numbers(popped.tasks), [3])
-        XCTAssertEqual(popped.rejected.count, 2)
-        XCTAssertEqual(try server.command("LLEN", "q.dead"), ":2")
-        let dead = try XCTUnwrap(try broker.withConnector { connector throws(BrokerError) in try connector.pop(queue: "q.dead", count: 1) }.first)
-        let entry = try MessagePack.decode(dead)
-        XCTAssertEqual(entry["task"], .bytes([0xc1, 0x00]))
-        XCTAssertTrue(entry["reason"]?.stringValue?.contains("msgpack") == true)
-    }
-
-    func testKeysAndLocksUseSergeantsNames() throws {
-        try broker.withConnector { connector throws(BrokerError) in
-            XCTAssertTrue(try connector.keySet("k", value: [1, 2]))
-            XCTAssertFalse(try connector.keySet("k", value: [3]))
-            XCTAssertEqual(try connector.keyGet("k"), [3])
-            XCTAssertTrue(try connector.keyDelete("k"))
-            XCTAssertNil(try connector.keyGet("k"))
-
+        XCTAssertEqual(try broker.pop(queue: "bad", count: 1).rejected.count, 1)
+        XCTAssertEqual(try server.command("LLEN", "bad.dead"), ":1")
+        try raw { connector throws(BrokerError) in
             XCTAssertTrue(try connector.lockTryAcquire("job", ttl: 60))
-            XCTAssertFalse(try connector.lockTryAcquire("job", ttl: 60))
-            XCTAssertTrue(try connector.lockIsLocked("job"))
-            XCTAssertEqual(try connector.lockGetTTL("job"), 60)
-            XCTAssertTrue(try connector.lockSetTTL("job", ttl: 5))
-            XCTAssertLessThanOrEqual(try connector.lockGetTTL("job") ?? 99, 5)
+        }
+        XCTAssertEqual(try server.command("EXISTS", "__lock__.job"), ":1")
+        try raw { connector throws(BrokerError) in
             XCTAssertTrue(try connector.lockRelease("job"))
-            XCTAssertFalse(try connector.lockIsLocked("job"))
-            XCTAssertNil(try connector.lockGetTTL("job"))
         }
         XCTAssertEqual(try server.command("EXISTS", "__lock__.job"), ":0")
     }
