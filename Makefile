@@ -28,6 +28,7 @@ fixtures: deps
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
 	$(SWIFT) build --package-path Tests/Fixtures/parity
 

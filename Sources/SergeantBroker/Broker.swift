@@ -66,8 +66,11 @@ public final class Broker: @unchecked Sendable {
 
     /// Pops up to `count` tasks. Bytes that are not a readable task are moved to the queue's
     /// dead-letter list (`NAME.dead`) with the reason, and reported in `rejected`.
-    public func pop(queue: String, count: Int) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
-        let items = try withConnector { connector throws(BrokerError) in try connector.pop(queue: queue, count: count) }
+    public func pop(queue: String, count: Int, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
+        let items = try withConnector { connector throws(BrokerError) in
+            if let worker { return try connector.pop(queue: queue, count: count, inFlightFor: worker) }
+            return try connector.pop(queue: queue, count: count)
+        }
         var tasks: [PoppedTask] = []
         tasks.reserveCapacity(items.count)
         var rejected: [String] = []
@@ -75,18 +78,65 @@ public final class Broker: @unchecked Sendable {
         for item in items {
             do {
                 let bytes = try encoder.decodeToMessagePack(item)
-                tasks.append(PoppedTask(messagePack: bytes, task: try SergeantTask(messagePack: bytes)))
+                tasks.append(PoppedTask(messagePack: bytes, task: try SergeantTask(messagePack: bytes), stored: item))
             } catch {
                 rejected.append(error.message)
                 dead.append(Self.deadLetter(raw: item, reason: error.message))
             }
         }
         if !dead.isEmpty {
-            try withConnector { connector throws(BrokerError) in
-                try connector.push(queue: deadLetterKey(queue), items: dead, priority: .normal, consumableFrom: nil)
-            }
+            try setAside(dead, queue: queue)
         }
         return (tasks, rejected)
+    }
+
+    /// Appends dead-letter entries (see ``deadLetter(raw:reason:)``) to `NAME.dead`.
+    public func setAside(_ entries: [[UInt8]], queue: String) throws(BrokerError) {
+        try withConnector { connector throws(BrokerError) in
+            try connector.push(queue: deadLetterKey(queue), items: entries, priority: .normal, consumableFrom: nil)
+        }
+    }
+
+    // MARK: At-least-once delivery
+
+    /// The tasks `worker` pulled are done: forget them.
+    public func acknowledge(queue: String, worker: String) throws(BrokerError) {
+        try withConnector { connector throws(BrokerError) in try connector.acknowledge(queue: queue, worker: worker) }
+    }
+
+    /// Returns the in-flight tasks of a dead worker (and of every worker whose heartbeat
+    /// expired) to the head of the queue; a task that was in flight at `maxDeaths` deaths
+    /// goes to `NAME.dead` instead. Returns (requeued, set aside).
+    @discardableResult
+    public func recover(queue: String, deadWorker: String?, claimant: String, maxDeaths: Int) throws(BrokerError) -> (requeued: Int, deadLettered: Int) {
+        try withConnector { connector throws(BrokerError) in
+            let items = try connector.reclaim(queue: queue, worker: deadWorker, alsoExpired: true, by: claimant)
+            guard !items.isEmpty else { return (0, 0) }
+            var back: [[UInt8]] = []
+            var dead: [[UInt8]] = []
+            for item in items {
+                let deaths = try connector.countDeath(queue: queue, item: item)
+                if maxDeaths > 0 && deaths >= maxDeaths {
+                    dead.append(Self.deadLetter(raw: item, reason: "the task was in flight when its worker died \(deaths) times (poison task)"))
+                } else {
+                    back.append(item)
+                }
+            }
+            // LPUSH of the reversed list keeps their order at the head of the queue.
+            try connector.push(queue: queue, items: back.reversed(), priority: .high, consumableFrom: nil)
+            try connector.push(queue: deadLetterKey(queue), items: dead, priority: .normal, consumableFrom: nil)
+            return (back.count, dead.count)
+        }
+    }
+
+    /// A task of `worker`'s that its watchdog ends: forget that one only.
+    public func forget(stored item: [UInt8], queue: String, worker: String) throws(BrokerError) {
+        try withConnector { connector throws(BrokerError) in try connector.forget(queue: queue, worker: worker, item: item) }
+    }
+
+    /// Marks `worker` alive for `ttl` seconds.
+    public func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError) {
+        try withConnector { connector throws(BrokerError) in try connector.heartbeat(queue: queue, worker: worker, ttl: ttl) }
     }
 
     /// Deletes the queue with its delayed tasks.
@@ -114,10 +164,13 @@ public struct PoppedTask: Sendable {
     public var messagePack: [UInt8]
     /// The decoded task.
     public var task: SergeantTask
+    /// The bytes as the broker stored them (compressed when configured).
+    public var stored: [UInt8]
 
     /// Creates a popped task.
-    public init(messagePack: [UInt8], task: SergeantTask) {
+    public init(messagePack: [UInt8], task: SergeantTask, stored: [UInt8]) {
         self.messagePack = messagePack
         self.task = task
+        self.stored = stored
     }
 }

@@ -33,7 +33,59 @@ public protocol QueueConnector: AnyObject {
     func lockSetTTL(_ name: String, ttl: Int) throws(BrokerError) -> Bool
     /// Seconds the lock has left, nil when free or without expiry.
     func lockGetTTL(_ name: String) throws(BrokerError) -> Int?
+
+    // MARK: At-least-once delivery (see InFlight.swift; defaults keep at-most-once)
+
+    /// Pops like ``pop(queue:count:)`` and, in the same atomic step, records the items as in
+    /// flight for `worker`, so they survive the worker's death.
+    func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]]
+    /// Forgets what `worker` has in flight: its tasks are done (one round trip per node).
+    func acknowledge(queue: String, worker: String) throws(BrokerError)
+    /// Removes one item from `worker`'s in-flight record.
+    func forget(queue: String, worker: String, item: [UInt8]) throws(BrokerError)
+    /// Marks `worker` alive for `ttl` seconds.
+    func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError)
+    /// Takes over the in-flight items of `worker` (dead): they are removed from its record
+    /// and returned, for the caller to push back or set aside. `alsoExpired` adds every
+    /// worker of the queue whose heartbeat expired.
+    func reclaim(queue: String, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]]
+    /// Counts one more death of a worker while `item` was in flight; returns the count.
+    func countDeath(queue: String, item: [UInt8]) throws(BrokerError) -> Int
 }
+
+extension QueueConnector {
+    /// At-most-once fallback for connectors without in-flight records.
+    public func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
+        try pop(queue: queue, count: count)
+    }
+
+    /// Nothing to forget without in-flight records.
+    public func acknowledge(queue: String, worker: String) throws(BrokerError) {}
+
+    /// Nothing to forget without in-flight records.
+    public func forget(queue: String, worker: String, item: [UInt8]) throws(BrokerError) {}
+
+    /// No heartbeats without in-flight records.
+    public func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError) {}
+
+    /// Nothing to reclaim without in-flight records.
+    public func reclaim(queue: String, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]] { [] }
+
+    /// No death counts without in-flight records.
+    public func countDeath(queue: String, item: [UInt8]) throws(BrokerError) -> Int { 0 }
+}
+
+/// The list of items `worker` has in flight: `NAME.processing.WORKER`.
+public func processingKey(_ queue: String, worker: String) -> String { "\(queue).processing.\(worker)" }
+
+/// The set of workers that have had items in flight: `NAME.processing`.
+public func processingSetKey(_ queue: String) -> String { "\(queue).processing" }
+
+/// A worker's heartbeat key: `NAME.heartbeat.WORKER`.
+public func heartbeatKey(_ queue: String, worker: String) -> String { "\(queue).heartbeat.\(worker)" }
+
+/// The hash counting worker deaths per in-flight task: `NAME.deaths`.
+public func deathsKey(_ queue: String) -> String { "\(queue).deaths" }
 
 /// The key a lock is stored under, as sergeant: `__lock__.NAME`.
 public func lockKey(_ name: String) -> String { "__lock__.\(name)" }

@@ -40,6 +40,8 @@ public final class RedisConnection {
     public var reconnectTimeout: Double
     private var context: UnsafeMutablePointer<redisContext>?
     private let logger: Logger
+    /// SHA1 of each Lua script loaded on this connection, by script text.
+    private var scripts: [String: [UInt8]] = [:]
 
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
@@ -89,6 +91,33 @@ public final class RedisConnection {
         }
     }
 
+    /// Runs a Lua script with EVALSHA (loading it once per connection), so its text is not
+    /// sent on every call.
+    public func evaluate(_ script: String, keys: [String], arguments: [[UInt8]]) throws(BrokerError) -> RedisReply {
+        for _ in 0..<2 {
+            let sha: [UInt8]
+            if let known = scripts[script] {
+                sha = known
+            } else {
+                guard case .bytes(let loaded) = try command("SCRIPT", "LOAD", script) else {
+                    throw BrokerError("redis \(node) did not load a Lua script")
+                }
+                sha = loaded
+                scripts[script] = loaded
+            }
+            var call: [[UInt8]] = [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)]
+            call += keys.map { Array($0.utf8) }
+            call += arguments
+            let reply = try command(call)
+            if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+                scripts[script] = nil
+                continue
+            }
+            return reply
+        }
+        throw BrokerError("redis \(node) keeps forgetting a Lua script")
+    }
+
     // MARK: Connection
 
     private func connected() throws(BrokerError) -> UnsafeMutablePointer<redisContext> {
@@ -123,6 +152,7 @@ public final class RedisConnection {
     private func disconnect() {
         if let context { redisFree(context) }
         context = nil
+        scripts = [:]
     }
 
     private func send(_ commands: [[[UInt8]]], on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> [RedisReply] {

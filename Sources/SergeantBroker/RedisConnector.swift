@@ -34,6 +34,29 @@ public final class RedisConnector: QueueConnector {
         return items
         """
 
+    /// Pops like ``popScript`` and records the items in the worker's processing list, in
+    /// one atomic step. KEYS: queue, delayed set, processing list, processing set.
+    /// ARGV: count, now, worker.
+    static let popInFlightScript = """
+        local wanted = tonumber(ARGV[1])
+        local items = redis.call('LPOP', KEYS[1], wanted)
+        if not items then items = {} end
+        if #items < wanted then
+            local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
+            if #due > 0 then
+                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #due - 1)
+                for _, item in ipairs(due) do items[#items + 1] = item end
+            end
+        end
+        if #items > 0 then
+            for first = 1, #items, 1000 do
+                redis.call('RPUSH', KEYS[3], unpack(items, first, math.min(first + 999, #items)))
+            end
+            redis.call('SADD', KEYS[4], ARGV[3])
+        end
+        return items
+        """
+
     /// Creates a connector; connections open on first use.
     ///
     /// With several nodes, a node that fails is skipped for a few seconds (with a warning)
@@ -139,6 +162,74 @@ public final class RedisConnector: QueueConnector {
             }
         }
         return items
+    }
+
+    public func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
+        var items: [[UInt8]] = []
+        let keys = [queue, delayedKey(queue), processingKey(queue, worker: worker), processingSetKey(queue)]
+        for _ in connections.indices where items.count < count {
+            try onNextNode { connection throws(BrokerError) in
+                let reply = try connection.evaluate(Self.popInFlightScript, keys: keys, arguments: [
+                    Array(String(count - items.count).utf8), Array(String(unixTime()).utf8), Array(worker.utf8),
+                ])
+                try collect(reply, into: &items, queue: queue)
+            }
+        }
+        return items
+    }
+
+    public func acknowledge(queue: String, worker: String) throws(BrokerError) {
+        try onEveryNode("acknowledging") { connection throws(BrokerError) in
+            _ = try connection.command("DEL", processingKey(queue, worker: worker))
+        }
+    }
+
+    public func forget(queue: String, worker: String, item: [UInt8]) throws(BrokerError) {
+        try onEveryNode("forgetting a task") { connection throws(BrokerError) in
+            _ = try connection.command([Array("LREM".utf8), Array(processingKey(queue, worker: worker).utf8), Array("1".utf8), item])
+        }
+    }
+
+    public func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError) {
+        try onEveryNode("heartbeat") { connection throws(BrokerError) in
+            _ = try connection.command("SET", heartbeatKey(queue, worker: worker), "", "EX", String(ttl))
+        }
+    }
+
+    public func reclaim(queue: String, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]] {
+        var items: [[UInt8]] = []
+        let mine = processingKey(queue, worker: claimant)
+        try onEveryNode("reclaiming in-flight tasks") { connection throws(BrokerError) in
+            var dead = worker.map { [$0] } ?? []
+            if alsoExpired, case .array(let members) = try connection.command("SMEMBERS", processingSetKey(queue)) {
+                for case .bytes(let member) in members {
+                    let id = String(decoding: member, as: UTF8.self)
+                    guard id != claimant, !dead.contains(id) else { continue }
+                    if try connection.command("EXISTS", heartbeatKey(queue, worker: id)).integer == 0 { dead.append(id) }
+                }
+            }
+            for id in dead {
+                // RENAME is atomic: of two claimants, only one gets the list.
+                let renamed = try connection.command("RENAME", processingKey(queue, worker: id), mine)
+                _ = try connection.command("SREM", processingSetKey(queue), id)
+                guard renamed == .status("OK") else { continue }
+                if case .array(let claimed) = try connection.command("LRANGE", mine, "0", "-1") {
+                    for case .bytes(let item) in claimed { items.append(item) }
+                }
+                _ = try connection.command("DEL", mine)
+            }
+        }
+        return items
+    }
+
+    public func countDeath(queue: String, item: [UInt8]) throws(BrokerError) -> Int {
+        let digest = Array(String(crc32Digest(item), radix: 16).utf8) + Array(String(item.count).utf8)
+        let reply = try connection(for: deathsKey(queue)).command([Array("HINCRBY".utf8), Array(deathsKey(queue).utf8), digest, Array("1".utf8)])
+        return Int(reply.integer ?? 0)
+    }
+
+    private func crc32Digest(_ bytes: [UInt8]) -> UInt {
+        bytes.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) }
     }
 
     private func collect(_ reply: RedisReply, into items: inout [[UInt8]], queue: String) throws(BrokerError) {

@@ -31,6 +31,12 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
     public var logging: LoggingConfig
     /// When set, `onStarvation` is called after this long without tasks.
     public var starvation: Starvation?
+    /// Keep pulled tasks recorded as in flight until they are done, so a worker that dies
+    /// loses none (at-least-once). False gives Python sergeant's at-most-once pops.
+    public var atLeastOnce: Bool
+    /// Deaths of workers with a task in flight after which it is set aside in `NAME.dead`
+    /// as a poison task; 0 never sets one aside.
+    public var maxDeaths: Int
 
     /// Creates a configuration; every argument but `name` has sergeant's default.
     public init(
@@ -43,7 +49,9 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         encoder: EncoderConfig = EncoderConfig(),
         timeouts: Timeouts = Timeouts(),
         logging: LoggingConfig = LoggingConfig(),
-        starvation: Starvation? = nil
+        starvation: Starvation? = nil,
+        atLeastOnce: Bool = true,
+        maxDeaths: Int = 3
     ) {
         self.name = name
         self.connector = connector
@@ -55,6 +63,8 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         self.timeouts = timeouts
         self.logging = logging
         self.starvation = starvation
+        self.atLeastOnce = atLeastOnce
+        self.maxDeaths = maxDeaths
     }
 
     enum CodingKeys: String, CodingKey {
@@ -63,6 +73,8 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         case maxRetries = "max_retries"
         case tasksPerTransaction = "tasks_per_transaction"
         case numberOfThreads = "number_of_threads"
+        case atLeastOnce = "at_least_once"
+        case maxDeaths = "max_deaths"
     }
 
     /// Decodes JSON in which every field but `name` is optional.
@@ -79,6 +91,8 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         timeouts = try container.decodeIfPresent(Timeouts.self, forKey: .timeouts) ?? defaults.timeouts
         logging = try container.decodeIfPresent(LoggingConfig.self, forKey: .logging) ?? defaults.logging
         starvation = try container.decodeIfPresent(Starvation.self, forKey: .starvation)
+        atLeastOnce = try container.decodeIfPresent(Bool.self, forKey: .atLeastOnce) ?? defaults.atLeastOnce
+        maxDeaths = try container.decodeIfPresent(Int.self, forKey: .maxDeaths) ?? defaults.maxDeaths
     }
 
     /// Problems that make the configuration unusable, each a sentence; empty when valid.
@@ -173,6 +187,19 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
         self.port = port
         self.password = password
         self.database = database
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case host, port, password, database
+    }
+
+    /// Decodes JSON in which every field is optional (localhost:6379, no password, database 0).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(host: try container.decodeIfPresent(String.self, forKey: .host) ?? "localhost",
+                  port: try container.decodeIfPresent(Int.self, forKey: .port) ?? 6379,
+                  password: try container.decodeIfPresent(String.self, forKey: .password),
+                  database: try container.decodeIfPresent(Int.self, forKey: .database) ?? 0)
     }
 
     /// Parses `redis://[:password@]host[:port][/database]`.

@@ -55,7 +55,8 @@ public struct OutcomeDispatcher: Sendable {
         let bytes = task.messagePack
         if timeouts.timeout > 0 {
             let now = unixTime()
-            deadlines.set(.init(soft: now + timeouts.timeout, hard: now + timeouts.timeout + timeouts.gracePeriod, task: bytes))
+            deadlines.set(.init(soft: now + timeouts.timeout, hard: now + timeouts.timeout + timeouts.gracePeriod,
+                                task: bytes, stored: task.stored))
         }
         defer { if timeouts.timeout > 0 { deadlines.set(nil) } }
         report(worker.preWork(bytes), "pre_work")

@@ -92,6 +92,12 @@ public final class WorkerProcess {
     let host: HostContext
     let worker: PluginWorker
     let dispatcher: OutcomeDispatcher
+    /// This process's name in in-flight records (SERGEANT_WORKER_ID from the supervisor).
+    let workerID = Environment.value("SERGEANT_WORKER_ID") ?? "\(hostName())-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// The worker whose in-flight tasks this one takes over first (SERGEANT_RECOVER_ID).
+    let predecessorID = Environment.value("SERGEANT_RECOVER_ID")
+    /// The in-flight record pulls go to, nil for at-most-once.
+    var inFlight: String? { config.atLeastOnce ? workerID : nil }
     var logger: Logger { host.logger }
     private var tasksDone = 0
     private var outcomes: [String: Int] = [:]
@@ -113,6 +119,8 @@ public final class WorkerProcess {
         switch TaskOutcome(worker.initialize()) {
         case .success:
             startWatchdog()
+            startHeartbeat()
+            recoverInFlightTasks()
             exit = handleTimedOutTasks() ?? loop()
         case .respawn:
             exit = .respawn
@@ -150,7 +158,7 @@ public final class WorkerProcess {
             let wanted = runForever ? config.tasksPerTransaction : min(config.tasksPerTransaction, tasksLeft)
             let popped: (tasks: [PoppedTask], rejected: [String])
             do {
-                popped = try broker.pop(queue: config.name, count: wanted)
+                popped = try broker.pop(queue: config.name, count: wanted, inFlightFor: inFlight)
             } catch {
                 logger.error("could not pull tasks: \(error.message)")
                 pause(seconds: 1)
@@ -160,6 +168,7 @@ public final class WorkerProcess {
                 logger.error("a task could not be decoded and was set aside in \(deadLetterKey(config.name)): \(reason)")
             }
             if popped.tasks.isEmpty {
+                if !popped.rejected.isEmpty { acknowledge(broker: broker) }
                 if popped.rejected.isEmpty {
                     let idle = unixTime() - idleSince
                     if let starvation = config.starvation, idle - starvationReported >= starvation.timeWithNoTasks {
@@ -182,6 +191,7 @@ public final class WorkerProcess {
                 : executeSerially(popped.tasks)
             let unstarted = zip(popped.tasks, results).filter { $0.1 == nil }.map(\.0)
             giveBack(unstarted, broker: broker)
+            acknowledge(broker: broker)
             for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
@@ -231,6 +241,7 @@ public final class WorkerProcess {
         let config = config
         let logger = logger
         let interval = min(0.05, config.timeouts.timeout / 4)
+        let inFlight = inFlight
         WorkerThread.detach {
             while true {
                 pause(seconds: interval)
@@ -243,10 +254,61 @@ public final class WorkerProcess {
                     try broker.withConnector { connector throws(BrokerError) in
                         try connector.push(queue: timedOutKey(config.name), items: overdue.map(\.task), priority: .normal, consumableFrom: nil)
                     }
+                    // Its on_timeout outcome now stands for it: it must not come back as in flight.
+                    if let inFlight {
+                        for entry in overdue { try broker.forget(stored: entry.stored, queue: config.name, worker: inFlight) }
+                    }
                 } catch {
                     logger.critical("could not record the timed out task: \(error)")
                 }
                 _exit(ChildExit.hardTimeout.rawValue)
+            }
+        }
+    }
+
+    // MARK: At-least-once
+
+    /// Tasks are done (or given back): clear this worker's in-flight record.
+    private func acknowledge(broker: Broker) {
+        guard let inFlight else { return }
+        do { try broker.acknowledge(queue: config.name, worker: inFlight) } catch {
+            logger.error("could not acknowledge finished tasks (they may run again): \(error.message)")
+        }
+    }
+
+    /// Returns the in-flight tasks of the worker this one replaces, and of any worker whose
+    /// heartbeat expired, to the queue; repeat offenders go to `NAME.dead`.
+    private func recoverInFlightTasks() {
+        guard config.atLeastOnce, let broker = host.broker else { return }
+        do {
+            let (requeued, dead) = try broker.recover(queue: config.name, deadWorker: predecessorID, claimant: workerID,
+                                                      maxDeaths: config.maxDeaths)
+            if requeued > 0 { logger.warning("returned \(requeued) task(s) a dead worker had in flight to the queue") }
+            if dead > 0 {
+                logger.error("set \(dead) poison task(s) aside in \(deadLetterKey(config.name)): each was in flight when its worker died \(config.maxDeaths) times")
+            }
+        } catch {
+            logger.error("could not recover in-flight tasks of dead workers: \(error.message)")
+        }
+    }
+
+    /// Keeps this worker's heartbeat alive from a thread of its own, with its own connection,
+    /// so a long task does not make it look dead.
+    private func startHeartbeat() {
+        guard config.atLeastOnce else { return }
+        let config = config
+        let logger = logger
+        let workerID = workerID
+        WorkerThread.detach {
+            var broker: Broker?
+            while true {
+                do {
+                    if broker == nil { broker = try Broker(config: config, logger: logger) }
+                    try broker?.heartbeat(queue: config.name, worker: workerID, ttl: 15)
+                } catch {
+                    logger.warning("heartbeat failed: \(error)")
+                }
+                pause(seconds: 5)
             }
         }
     }
@@ -369,6 +431,13 @@ final class WorkerThread: @unchecked Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
+}
+
+/// This machine's host name.
+func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 // MARK: - Signals and clocks

@@ -251,6 +251,8 @@ final class DeadlineBoard: @unchecked Sendable {
         var hard: Double
         /// The task's msgpack bytes.
         var task: [UInt8]
+        /// The task's bytes as the broker stored them.
+        var stored: [UInt8]
     }
 
     private let lock = Mutex()

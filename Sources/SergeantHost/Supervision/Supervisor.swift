@@ -35,6 +35,7 @@ public final class Supervisor {
     }
 
     private struct Child {
+        var id: String
         var started: Double
         var killAt: Double?
         var replacing = false
@@ -46,6 +47,8 @@ public final class Supervisor {
     private var stopping = false
     private var exitCode: Int32 = 0
     private var quickFailures = 0
+    private var spawned = 0
+    private let nonce = "\(hostName())-\(getpid())"
 
     /// Creates a supervisor.
     public init(options: Options, logger: Logger) {
@@ -78,7 +81,9 @@ public final class Supervisor {
 
     // MARK: Children
 
-    private func spawn() {
+    /// Starts a worker; `predecessor` is the id of the worker it replaces, whose in-flight
+    /// tasks it returns to the queue before pulling any.
+    private func spawn(replacing predecessor: String? = nil) {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -100,6 +105,10 @@ public final class Supervisor {
         let overridden = Set(options.childEnvironment.compactMap { $0.split(separator: "=").first.map(String.init) })
         environment.removeAll { overridden.contains(String($0.split(separator: "=").first ?? "")) }
         environment += options.childEnvironment
+        spawned += 1
+        let id = "\(nonce)-\(spawned)"
+        environment.append("SERGEANT_WORKER_ID=\(id)")
+        if let predecessor { environment.append("SERGEANT_RECOVER_ID=\(predecessor)") }
 
         var pid: pid_t = 0
         let status = withCStrings(options.childArguments) { argv in
@@ -112,7 +121,7 @@ public final class Supervisor {
             beginStop(code: 1)
             return
         }
-        children[pid] = Child(started: unixTime())
+        children[pid] = Child(id: id, started: unixTime())
         logger.info("spawned worker \(pid)")
     }
 
@@ -163,7 +172,7 @@ public final class Supervisor {
                                       ChildExit.hardTimeout.rawValue].contains(code)
         quickFailures = abnormal && lived < 1 ? quickFailures + 1 : 0
         if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
-        spawn()
+        spawn(replacing: child.id)
     }
 
     private func beginStop(code: Int32) {

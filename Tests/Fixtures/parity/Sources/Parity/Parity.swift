@@ -17,6 +17,9 @@ final class Parity: Sergeant.Worker {
         if let seconds = environment("PARITY_STARVATION").flatMap(Double.init) {
             config.starvation = Starvation(timeWithNoTasks: seconds)
         }
+        if environment("PARITY_AT_MOST_ONCE") != nil {
+            config.atLeastOnce = false
+        }
         if let threads = environment("PARITY_THREADS").flatMap(Int.init) {
             config.numberOfThreads = threads
             config.tasksPerTransaction = threads
@@ -82,6 +85,9 @@ final class Parity: Sergeant.Worker {
                 pause(seconds: 0.1)
             }
             block.deallocate()
+        case "slow":
+            pause(seconds: 0.05)
+            logger.info("slow: done n=\(task.kwargs["n"]?.description ?? "?")")
         case "respawn":
             try respawn()
         default:
