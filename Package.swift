@@ -37,6 +37,8 @@ let package = Package(
             path: "Sources/CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        /// Linux headers the Glibc module lacks (prctl), for the host only.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "CSergeantPlugin", path: "Sources/CSergeantPlugin"),
         /// Swift helpers over the C ABI, linked into both the host and every plugin.
         .target(name: "SergeantABI", dependencies: ["CSergeantPlugin", "SergeantCore"]),
@@ -73,6 +75,7 @@ let package = Package(
                 "SergeantCore",
                 "SergeantBroker",
                 "SergeantABI",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

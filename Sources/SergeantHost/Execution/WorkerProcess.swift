@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import Logging
 import SergeantABI
 import SergeantBroker
@@ -78,6 +79,10 @@ public final class WorkerProcess {
     public static func run(modulePath: String, className: String, overrides: Overrides) -> Int32 {
         let bootLogger = Logger(label: "sergeant-host") { SergeantLogHandler(label: $0) }
         installStopHandlers()
+        // A worker never outlives its supervisor: if the supervisor dies (even by SIGKILL),
+        // the kernel ends its workers and their in-flight tasks are recovered.
+        _ = sergeant_set_parent_death_signal(SIGKILL)
+        if getppid() == 1 { return ChildExit.terminated.rawValue }  // the supervisor died before that
         let loaded: (config: WorkerConfig, host: HostContext, worker: PluginWorker, module: PluginModule)
         do {
             loaded = try load(modulePath: modulePath, className: className, overrides: overrides, logger: bootLogger)
@@ -152,9 +157,15 @@ public final class WorkerProcess {
         var idleSince = unixTime()
         var idleDelay = 0.001
         var starvationReported = 0.0
+        var nextRecovery = unixTime() + Self.recoveryInterval
         guard let broker = host.broker else { return .brokerFailure }
         while runForever || tasksLeft > 0 {
             if stopRequested() { return .terminated }
+            if config.atLeastOnce && unixTime() > nextRecovery {
+                // Workers whose supervisor died too are found by their expired heartbeat.
+                recoverInFlightTasks()
+                nextRecovery = unixTime() + Self.recoveryInterval
+            }
             let wanted = runForever ? config.tasksPerTransaction : min(config.tasksPerTransaction, tasksLeft)
             let popped: (tasks: [PoppedTask], rejected: [String])
             do {
@@ -267,6 +278,9 @@ public final class WorkerProcess {
     }
 
     // MARK: At-least-once
+
+    /// Seconds between scans for workers whose heartbeat expired.
+    static let recoveryInterval = 10.0
 
     /// Tasks are done (or given back): clear this worker's in-flight record.
     private func acknowledge(broker: Broker) {
