@@ -71,6 +71,20 @@ public final class Broker: @unchecked Sendable {
             if let worker { return try connector.pop(queue: queue, count: count, inFlightFor: worker) }
             return try connector.pop(queue: queue, count: count)
         }
+        return try decode(items, queue: queue)
+    }
+
+    /// Waits up to `timeout` seconds for one task to arrive (a blocking pop on Redis), so an
+    /// idle worker starts a new task at once without polling.
+    public func wait(queue: String, timeout: Double, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
+        let item = try withConnector { connector throws(BrokerError) in
+            try connector.waitForItem(queue: queue, timeout: timeout, inFlightFor: worker)
+        }
+        return try decode(item.map { [$0] } ?? [], queue: queue)
+    }
+
+    /// Decodes popped items; undecodable ones go to the dead-letter list.
+    private func decode(_ items: [[UInt8]], queue: String) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
         var tasks: [PoppedTask] = []
         tasks.reserveCapacity(items.count)
         var rejected: [String] = []

@@ -39,6 +39,9 @@ public protocol QueueConnector: AnyObject {
     /// Pops like ``pop(queue:count:)`` and, in the same atomic step, records the items as in
     /// flight for `worker`, so they survive the worker's death.
     func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]]
+    /// Waits up to `timeout` seconds for one queued item and pops it (recording it in flight
+    /// for `worker` when given); nil when none came.
+    func waitForItem(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [UInt8]?
     /// Forgets what `worker` has in flight: its tasks are done (one round trip per node).
     func acknowledge(queue: String, worker: String) throws(BrokerError)
     /// Removes one item from `worker`'s in-flight record.
@@ -57,6 +60,13 @@ extension QueueConnector {
     /// At-most-once fallback for connectors without in-flight records.
     public func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
         try pop(queue: queue, count: count)
+    }
+
+    /// Polls briefly: connectors without a blocking pop wait a little and report nothing,
+    /// and the worker loop pops again.
+    public func waitForItem(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [UInt8]? {
+        pause(seconds: min(timeout, 0.01))
+        return nil
     }
 
     /// Nothing to forget without in-flight records.

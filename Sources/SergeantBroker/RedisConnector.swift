@@ -178,6 +178,27 @@ public final class RedisConnector: QueueConnector {
         return items
     }
 
+    public func waitForItem(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [UInt8]? {
+        // Each node gets its share of the wait, so a task on any node is seen within `timeout`.
+        let seconds = String(max(0.01, timeout / Double(connections.count)))
+        return try onNextNode { connection throws(BrokerError) -> [UInt8]? in
+            let reply: RedisReply
+            if let worker {
+                reply = try connection.command("BLMOVE", queue, processingKey(queue, worker: worker), "LEFT", "RIGHT", seconds)
+            } else {
+                reply = try connection.command("BLPOP", queue, seconds)
+            }
+            switch reply {
+            case .bytes(let item): return item
+            case .array(let pair) where pair.count == 2:
+                if case .bytes(let item) = pair[1] { return item }
+                return nil
+            case .error(let message): throw BrokerError("waiting on \(queue) failed: \(message)")
+            default: return nil
+            }
+        }
+    }
+
     public func acknowledge(queue: String, worker: String) throws(BrokerError) {
         try onEveryNode("acknowledging") { connection throws(BrokerError) in
             _ = try connection.command("DEL", processingKey(queue, worker: worker))
@@ -192,7 +213,10 @@ public final class RedisConnector: QueueConnector {
 
     public func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError) {
         try onEveryNode("heartbeat") { connection throws(BrokerError) in
-            _ = try connection.command("SET", heartbeatKey(queue, worker: worker), "", "EX", String(ttl))
+            _ = try connection.pipeline([
+                ["SET", heartbeatKey(queue, worker: worker), "", "EX", String(ttl)].map { Array($0.utf8) },
+                ["SADD", processingSetKey(queue), worker].map { Array($0.utf8) },
+            ])
         }
     }
 

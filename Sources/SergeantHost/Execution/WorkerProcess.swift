@@ -155,7 +155,6 @@ public final class WorkerProcess {
         let runForever = config.maxTasksPerRun == 0
         var tasksLeft = config.maxTasksPerRun
         var idleSince = unixTime()
-        var idleDelay = 0.001
         var starvationReported = 0.0
         var nextRecovery = unixTime() + Self.recoveryInterval
         guard let broker = host.broker else { return .brokerFailure }
@@ -167,9 +166,14 @@ public final class WorkerProcess {
                 nextRecovery = unixTime() + Self.recoveryInterval
             }
             let wanted = runForever ? config.tasksPerTransaction : min(config.tasksPerTransaction, tasksLeft)
-            let popped: (tasks: [PoppedTask], rejected: [String])
+            var popped: (tasks: [PoppedTask], rejected: [String])
             do {
                 popped = try broker.pop(queue: config.name, count: wanted, inFlightFor: inFlight)
+                if popped.tasks.isEmpty && popped.rejected.isEmpty {
+                    // Idle: block on the broker (up to a second, so that delayed tasks,
+                    // starvation and signals are still looked at) instead of polling.
+                    popped = try broker.wait(queue: config.name, timeout: Self.idleWait, inFlightFor: inFlight)
+                }
             } catch {
                 logger.error("could not pull tasks: \(error.message)")
                 pause(seconds: 1)
@@ -189,13 +193,10 @@ public final class WorkerProcess {
                             logger.error("on_starvation handler has failed: \(message)")
                         }
                     }
-                    pause(seconds: idleDelay)
-                    idleDelay = min(idleDelay * 2, 0.1)
                 }
                 continue
             }
             idleSince = unixTime()
-            idleDelay = 0.001
             starvationReported = 0
             let results = config.numberOfThreads > 1
                 ? executeConcurrently(popped.tasks, threads: config.numberOfThreads)
@@ -278,6 +279,9 @@ public final class WorkerProcess {
     }
 
     // MARK: At-least-once
+
+    /// Longest a blocking wait for a task lasts before the loop looks around.
+    static let idleWait = 1.0
 
     /// Seconds between scans for workers whose heartbeat expired.
     static let recoveryInterval = 10.0
