@@ -14,12 +14,15 @@ public final class Broker: @unchecked Sendable {
     public let connector: any QueueConnector
     /// How tasks become bytes.
     public let encoder: TaskEncoder
+    /// Largest task in bytes as stored; 0 for no limit.
+    public let maxTaskSize: Int
     private let lock = Mutex()
 
     /// Creates a broker.
-    public init(connector: any QueueConnector, encoder: TaskEncoder) {
+    public init(connector: any QueueConnector, encoder: TaskEncoder, maxTaskSize: Int = 0) {
         self.connector = connector
         self.encoder = encoder
+        self.maxTaskSize = maxTaskSize
     }
 
     /// The broker a worker configuration names.
@@ -29,10 +32,10 @@ public final class Broker: @unchecked Sendable {
             // How long a dead Redis is retried before an operation fails (default 30 s).
             let timeout = getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
             self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger, reconnectTimeout: timeout),
-                      encoder: config.encoder.taskEncoder)
+                      encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
         case .local:
             let connector = try LocalConnector(filePath: config.connector.params.filePath ?? ConnectorConfig.defaultLocalFilePath)
-            self.init(connector: connector, encoder: config.encoder.taskEncoder)
+            self.init(connector: connector, encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
         }
     }
 
@@ -58,6 +61,10 @@ public final class Broker: @unchecked Sendable {
         items.reserveCapacity(encodedTasks.count)
         for task in encodedTasks {
             do { items.append(try encoder.encode(messagePack: task)) } catch { throw BrokerError(error.message) }
+            if let size = items.last?.count, maxTaskSize > 0, size > maxTaskSize {
+                throw BrokerError("a task of \(size) bytes exceeds max_task_size (\(maxTaskSize) bytes); nothing was pushed."
+                    + " Send a reference to the data instead, or raise max_task_size in the worker's configuration")
+            }
         }
         try withConnector { connector throws(BrokerError) in
             try connector.push(queue: queue, items: items, priority: priority, consumableFrom: consumableFrom)
@@ -90,7 +97,10 @@ public final class Broker: @unchecked Sendable {
         var rejected: [String] = []
         var dead: [[UInt8]] = []
         for item in items {
-            do {
+            do throws(TaskDecodingError) {
+                if maxTaskSize > 0 && item.count > maxTaskSize {
+                    throw TaskDecodingError("the task has \(item.count) bytes, more than max_task_size (\(maxTaskSize) bytes)")
+                }
                 let bytes = try encoder.decodeToMessagePack(item)
                 tasks.append(PoppedTask(messagePack: bytes, task: try SergeantTask(messagePack: bytes), stored: item))
             } catch {

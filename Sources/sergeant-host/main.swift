@@ -21,7 +21,8 @@ struct SergeantHostCommand: ParsableCommand {
             SIGTERM or SIGINT stops them all (each finishes its task first) and exits 0.
 
             Exit codes: 0 stopped; 3 module not found; 4 module not loadable; 5 class not found;
-            6 ABI mismatch; 7 invalid worker configuration; 64 bad arguments.
+            6 ABI mismatch; 7 invalid worker configuration; 8 workers keep crashing at start;
+            64 bad arguments.
 
             Example:
               sergeant-host --worker-module=./libconsumer.so --worker-class=Worker --concurrent-workers=1

@@ -37,6 +37,9 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
     /// Deaths of workers with a task in flight after which it is set aside in `NAME.dead`
     /// as a poison task; 0 never sets one aside.
     public var maxDeaths: Int
+    /// Largest task, in bytes as stored, that is pushed or worked; larger ones are refused
+    /// on push and set aside in `NAME.dead` on pop. 0 means no limit.
+    public var maxTaskSize: Int
 
     /// Creates a configuration; every argument but `name` has sergeant's default.
     public init(
@@ -51,7 +54,8 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         logging: LoggingConfig = LoggingConfig(),
         starvation: Starvation? = nil,
         atLeastOnce: Bool = true,
-        maxDeaths: Int = 3
+        maxDeaths: Int = 3,
+        maxTaskSize: Int = 16 << 20
     ) {
         self.name = name
         self.connector = connector
@@ -65,6 +69,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         self.starvation = starvation
         self.atLeastOnce = atLeastOnce
         self.maxDeaths = maxDeaths
+        self.maxTaskSize = maxTaskSize
     }
 
     enum CodingKeys: String, CodingKey {
@@ -75,6 +80,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         case numberOfThreads = "number_of_threads"
         case atLeastOnce = "at_least_once"
         case maxDeaths = "max_deaths"
+        case maxTaskSize = "max_task_size"
     }
 
     /// Decodes JSON in which every field but `name` is optional.
@@ -93,6 +99,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         starvation = try container.decodeIfPresent(Starvation.self, forKey: .starvation)
         atLeastOnce = try container.decodeIfPresent(Bool.self, forKey: .atLeastOnce) ?? defaults.atLeastOnce
         maxDeaths = try container.decodeIfPresent(Int.self, forKey: .maxDeaths) ?? defaults.maxDeaths
+        maxTaskSize = try container.decodeIfPresent(Int.self, forKey: .maxTaskSize) ?? defaults.maxTaskSize
     }
 
     /// Problems that make the configuration unusable, each a sentence; empty when valid.
@@ -103,6 +110,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         if maxRetries < 0 { problems.append("max_retries is \(maxRetries); use 0 (unlimited) or more") }
         if tasksPerTransaction < 1 { problems.append("tasks_per_transaction is \(tasksPerTransaction); use 1 or more") }
         if numberOfThreads < 1 { problems.append("number_of_threads is \(numberOfThreads); use 1 or more") }
+        if maxTaskSize < 0 { problems.append("max_task_size is \(maxTaskSize); use 0 (no limit) or more bytes") }
         if timeouts.timeout < 0 || timeouts.gracePeriod < 0 { problems.append("timeouts must not be negative") }
         if connector.type == .redis && (connector.params.nodes ?? []).isEmpty {
             problems.append("the redis connector has no nodes")

@@ -47,6 +47,10 @@ public final class Supervisor {
     private var stopping = false
     private var exitCode: Int32 = 0
     private var quickFailures = 0
+    /// Consecutive deaths within a second of starting after which the supervisor gives up.
+    static let maxQuickFailures = 5
+    /// Exit code of a supervisor that gave up on a crash-looping plugin.
+    public static let crashLoopExitCode: Int32 = 8
     private var spawned = 0
     private let nonce = "\(hostName())-\(getpid())"
 
@@ -171,6 +175,11 @@ public final class Supervisor {
         let abnormal = signaled || ![ChildExit.finished.rawValue, ChildExit.respawn.rawValue, ChildExit.terminated.rawValue,
                                       ChildExit.hardTimeout.rawValue].contains(code)
         quickFailures = abnormal && lived < 1 ? quickFailures + 1 : 0
+        if quickFailures >= Self.maxQuickFailures {
+            logger.critical("workers died within a second of starting \(quickFailures) times in a row (last: \(signaled ? "signal \(status & 0x7f)" : "exit code \(code)")); the plugin crashes before it can work, giving up. Run one worker by hand to see why")
+            beginStop(code: Self.crashLoopExitCode)
+            return
+        }
         if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
         spawn(replacing: child.id)
     }

@@ -17,6 +17,9 @@ final class Parity: Sergeant.Worker {
         if let seconds = environment("PARITY_STARVATION").flatMap(Double.init) {
             config.starvation = Starvation(timeWithNoTasks: seconds)
         }
+        if let size = environment("PARITY_MAX_TASK_SIZE").flatMap(Int.init) {
+            config.maxTaskSize = size
+        }
         if environment("PARITY_AT_MOST_ONCE") != nil {
             config.atLeastOnce = false
         }

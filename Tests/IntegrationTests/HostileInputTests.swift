@@ -1,0 +1,105 @@
+import Foundation
+import SergeantTestSupport
+import XCTest
+
+/// Bad input of every kind gets a clear message and the right exit code, and loses nothing.
+final class HostileInputTests: XCTestCase {
+    var server: RedisServer!
+
+    override func setUpWithError() throws {
+        server = try RedisServer()
+    }
+
+    override func tearDown() {
+        server = nil
+    }
+
+    func sergeant(_ arguments: [String], environment: [String: String] = [:]) throws -> (code: Int32, output: String) {
+        var env = environment
+        env["SERGEANT_REDIS"] = env["SERGEANT_REDIS"] ?? server.url
+        return try ChildProcess.run([try ProjectPaths.executable("sergeant")] + arguments, environment: env)
+    }
+
+    func host(_ plugin: String, _ workerClass: String, environment: [String: String] = [:]) throws -> ChildProcess {
+        var env = environment
+        env["SERGEANT_REDIS"] = env["SERGEANT_REDIS"] ?? server.url
+        return try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(plugin)",
+                                 "--worker-class=\(workerClass)"], environment: env)
+    }
+
+    func testUndecodableTasksAreSetAsideAndTheWorkerGoesOn() throws {
+        let plugin = try ProjectPaths.plugin("consumer")
+        XCTAssertEqual(try server.command("RPUSH", "test_worker", "this is not msgpack", "\u{92}\u{01}"), ":2")
+        XCTAssertEqual(try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=Worker", "--kwargs", #"{"after": "garbage"}"#]).code, 0)
+        let supervisor = try host(plugin, "Worker")
+        try waitUntil(timeout: 30, "the good task") { supervisor.output.contains("task parameters are: {'after': 'garbage'}") }
+        supervisor.signal(SIGTERM)
+        XCTAssertEqual(supervisor.wait(timeout: 30), 0)
+        XCTAssertEqual(supervisor.output.components(separatedBy: "was set aside in test_worker.dead").count - 1, 2, supervisor.output)
+        XCTAssertEqual(try server.command("LLEN", "test_worker.dead"), ":2")
+    }
+
+    func testOversizedTasksAreRefusedOnPushWithTheReason() throws {
+        let plugin = try ProjectPaths.fixturePackage("parity")
+        let big = String(repeating: "x", count: 500)
+        let result = try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=Parity", "--kwargs", #"{"blob": "\#(big)"}"#],
+                                  environment: ["PARITY_MAX_TASK_SIZE": "200"])
+        XCTAssertEqual(result.code, 1, result.output)
+        XCTAssertTrue(result.output.contains("exceeds max_task_size (200 bytes); nothing was pushed"), result.output)
+        XCTAssertEqual(try server.command("LLEN", "parity"), ":0")
+    }
+
+    func testQueueNamesWithSpacesAndUnicode() throws {
+        let plugin = try ProjectPaths.plugin("consumer")
+        let name = "queue with spaces ☃ ü"
+        XCTAssertEqual(try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=Worker", "--task-name", name,
+                                     "--kwargs", "{}", "--count", "3"]).code, 0)
+        let count = try sergeant(["count", "--worker-module=\(plugin)", "--worker-class=Worker", "--task-name", name])
+        XCTAssertEqual(count.output.trimmingCharacters(in: .whitespacesAndNewlines), "3")
+        XCTAssertEqual(try server.command("LLEN", name), ":3")
+    }
+
+    func testPluginThatCrashesInInitializeMakesTheSupervisorGiveUpAndLosesNothing() throws {
+        let plugin = try ProjectPaths.fixture("libcrashing_worker.so")
+        XCTAssertEqual(try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=CrashInInitialize", "--kwargs", "{}"]).code, 0)
+        let supervisor = try host(plugin, "CrashInInitialize")
+        XCTAssertEqual(supervisor.wait(timeout: 60), 8, supervisor.output)
+        XCTAssertTrue(supervisor.output.contains("giving up"), supervisor.output)
+        XCTAssertEqual(try server.command("LLEN", "crashing"), ":1", "the task was never taken")
+    }
+
+    func testUnreachableRedisAtStartIsLoggedAndTheWorkerCarriesOnWhenItComes() throws {
+        let plugin = try ProjectPaths.plugin("consumer")
+        let port = try freePort()
+        let url = "redis://127.0.0.1:\(port)/0"
+        let supervisor = try host(plugin, "Worker", environment: ["SERGEANT_REDIS": url, "SERGEANT_RECONNECT_TIMEOUT": "0.3"])
+        try waitUntil(timeout: 30, "the worker to report the dead Redis") { supervisor.output.contains("could not pull tasks") }
+        XCTAssertTrue(supervisor.output.contains("unreachable"), supervisor.output)
+        let late = try RedisServer(port: port)
+        XCTAssertEqual(try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=Worker", "--kwargs", #"{"late": true}"#],
+                                    environment: ["SERGEANT_REDIS": url]).code, 0)
+        try waitUntil(timeout: 30, "the task") { supervisor.output.contains("task parameters are: {'late': True}") }
+        supervisor.signal(SIGTERM)
+        XCTAssertEqual(supervisor.wait(timeout: 30), 0)
+        late.stop()
+    }
+
+    func testRedisPasswordNeverShowsInLogsOrProcessArguments() throws {
+        XCTAssertEqual(try server.command("CONFIG", "SET", "requirepass", "s3cret-pw"), "+OK")
+        let plugin = try ProjectPaths.plugin("consumer")
+        let url = "redis://:s3cret-pw@127.0.0.1:\(server.port)/0"
+        XCTAssertEqual(try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=Worker", "--kwargs", #"{"secure": 1}"#],
+                                    environment: ["SERGEANT_REDIS": url]).code, 0)
+        let supervisor = try host(plugin, "Worker", environment: ["SERGEANT_REDIS": url])
+        try waitUntil(timeout: 30, "the task") { supervisor.output.contains("task parameters are: {'secure': 1}") }
+        let workers = supervisor.output.split(separator: "\n").filter { $0.contains("spawned worker") }.compactMap { $0.split(separator: " ").last }
+        for pid in workers {
+            let arguments = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            XCTAssertFalse(arguments.isEmpty, "worker \(pid) runs")
+            XCTAssertFalse(arguments.contains("s3cret-pw"), "the password is not in the worker's arguments")
+        }
+        supervisor.signal(SIGTERM)
+        supervisor.wait(timeout: 30)
+        XCTAssertFalse(supervisor.output.contains("s3cret-pw"), supervisor.output)
+    }
+}
