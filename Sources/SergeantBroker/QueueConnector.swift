@@ -36,7 +36,8 @@ public protocol QueueConnector: AnyObject {
 
     // MARK: At-least-once delivery (see InFlight.swift; defaults keep at-most-once)
 
-    /// Pops like ``pop(queue:count:)`` and, in the same atomic step, records the items as in
+    /// Acknowledges everything `worker` had in flight (its previous batch is done), pops
+    /// like ``pop(queue:count:)`` and, in the same atomic step, records the new items as in
     /// flight for `worker`, so they survive the worker's death.
     func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]]
     /// Waits up to `timeout` seconds for one queued item and pops it (recording it in flight

@@ -34,10 +34,12 @@ public final class RedisConnector: QueueConnector {
         return items
         """
 
-    /// Pops like ``popScript`` and records the items in the worker's processing list, in
-    /// one atomic step. KEYS: queue, delayed set, processing list, processing set.
+    /// Acknowledges the worker's previous batch (clears its processing list), pops like
+    /// ``popScript`` and records the items in the processing list, in one atomic step and one
+    /// round trip. KEYS: queue, delayed set, processing list, processing set.
     /// ARGV: count, now, worker.
     static let popInFlightScript = """
+        redis.call('DEL', KEYS[3])
         local wanted = tonumber(ARGV[1])
         local items = redis.call('LPOP', KEYS[1], wanted)
         if not items then items = {} end
@@ -167,6 +169,9 @@ public final class RedisConnector: QueueConnector {
     public func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
         var items: [[UInt8]] = []
         let keys = [queue, delayedKey(queue), processingKey(queue, worker: worker), processingSetKey(queue)]
+        // With one node the script acknowledges the previous batch; with several, the
+        // rotation may not visit the node that holds it, so acknowledge everywhere first.
+        if connections.count > 1 { try acknowledge(queue: queue, worker: worker) }
         for _ in connections.indices where items.count < count {
             try onNextNode { connection throws(BrokerError) in
                 let reply = try connection.evaluate(Self.popInFlightScript, keys: keys, arguments: [

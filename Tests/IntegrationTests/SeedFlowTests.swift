@@ -52,8 +52,9 @@ final class SeedFlowTests: XCTestCase {
         let push = try sergeant("push", "--worker-module=\(plugin)", "--worker-class=CWorker", "--kwargs", #"{"n": 1}"#, "--count", "6")
         XCTAssertEqual(push.code, 0, push.output)
         let supervisor = try host(module: plugin, workerClass: "CWorker", ["--concurrent-workers", "2"])
-        try waitUntil(timeout: 60, "six tasks to be worked") {
+        try waitUntil(timeout: 60, "six tasks to be worked and five workers replaced") {
             supervisor.output.components(separatedBy: "C worker got a task").count - 1 >= 6
+                && supervisor.output.components(separatedBy: "has finished its run; respawning").count - 1 >= 5
         }
         supervisor.signal(SIGTERM)
         XCTAssertEqual(supervisor.wait(timeout: 30), 0)

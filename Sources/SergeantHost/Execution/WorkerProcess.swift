@@ -127,6 +127,7 @@ public final class WorkerProcess {
             startHeartbeat()
             recoverInFlightTasks()
             exit = handleTimedOutTasks() ?? loop()
+            if let broker = host.broker { acknowledge(broker: broker) }
         case .respawn:
             exit = .respawn
         case .stop:
@@ -202,8 +203,11 @@ public final class WorkerProcess {
                 ? executeConcurrently(popped.tasks, threads: config.numberOfThreads)
                 : executeSerially(popped.tasks)
             let unstarted = zip(popped.tasks, results).filter { $0.1 == nil }.map(\.0)
-            giveBack(unstarted, broker: broker)
-            acknowledge(broker: broker)
+            if !unstarted.isEmpty {
+                giveBack(unstarted, broker: broker)
+                acknowledge(broker: broker)
+            }
+            // Otherwise the next pop acknowledges this batch in the same round trip.
             for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
