@@ -62,3 +62,29 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertNotNil(line.range(of: pattern, options: .regularExpression), line)
     }
 }
+
+final class CodableBridgeTests: XCTestCase {
+    struct Parameters: Codable, Equatable {
+        let someParameter: String
+        let count: Int
+        let ratio: Double
+        let tags: [String]
+        let payload: Data
+        let missing: String?
+    }
+
+    func testKwargsDecodeIntoACodableType() throws {
+        let kwargs: ValueMap = ["some_parameter": "one", "count": 3, "ratio": 0.5, "tags": ["a", "b"], "payload": .bytes([0, 255])]
+        let parameters = try kwargs.decode(Parameters.self, keyDecodingStrategy: .convertFromSnakeCase)
+        XCTAssertEqual(parameters, Parameters(someParameter: "one", count: 3, ratio: 0.5, tags: ["a", "b"], payload: Data([0, 255]), missing: nil))
+        XCTAssertThrowsError(try (["count": "three"] as ValueMap).decode(Parameters.self))
+    }
+
+    func testEncodableBecomesKwargs() throws {
+        let value = try Value(encoding: Parameters(someParameter: "x\"y", count: 1, ratio: 1.5, tags: [], payload: Data(), missing: nil),
+                              keyEncodingStrategy: .convertToSnakeCase)
+        XCTAssertEqual(value["some_parameter"], "x\"y")
+        XCTAssertEqual(value["count"], 1)
+        XCTAssertEqual(try value.decode(Parameters.self, keyDecodingStrategy: .convertFromSnakeCase).someParameter, "x\"y")
+    }
+}
