@@ -1,3 +1,4 @@
+import Foundation
 import SergeantTestSupport
 import XCTest
 
@@ -20,7 +21,7 @@ final class ParityTests: XCTestCase {
              until: @escaping (String) -> Bool) throws -> String {
         let plugin = try ProjectPaths.fixturePackage("parity")
         var env = environment
-        env["SERGEANT_REDIS"] = server.url
+        if env["PARITY_LOCAL_FILE"] == nil { env["SERGEANT_REDIS"] = server.url }
         if !kwargs.isEmpty {
             let push = try ChildProcess.run([try ProjectPaths.executable("sergeant"), "push", "--worker-module=\(plugin)",
                                              "--worker-class=Parity", "--purge"] + kwargs.flatMap { ["--kwargs", $0] } + pushFlags,
@@ -102,6 +103,25 @@ final class ParityTests: XCTestCase {
         ] {
             XCTAssertTrue(output.contains(expected), "'\(expected)' missing:\n\(output)")
         }
+    }
+
+    func testTimeoutThatIsIgnoredEndsTheWorkerAndOnTimeoutRunsInTheNext() throws {
+        let output = try run([#"{"action": "hang"}"#, #"{"action": "return"}"#], environment: ["PARITY_TIMEOUT": "0.5"]) {
+            $0.contains("handler: on_timeout") && $0.contains("handler: on_success")
+        }
+        XCTAssertTrue(output.contains("ended itself over a task past its timeout"), output)
+        XCTAssertEqual(try server.command("LLEN", "parity.timedout"), ":0")
+    }
+
+    func testLocalConnectorRunsTheSameWorkerWithoutRedis() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("parity-\(UUID().uuidString).sqlite3").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let output = try run([#"{"action": "keys"}"#, #"{"action": "lock"}"#, #"{"action": "return"}"#],
+                             environment: ["PARITY_LOCAL_FILE": file]) { $0.contains("returned={'answer': 42}") }
+        for expected in ["keys: new=true again=false", "lock: acquired=true second acquire=false", "handler: on_success returned={'answer': 42}"] {
+            XCTAssertTrue(output.contains(expected), "'\(expected)' missing:\n\(output)")
+        }
+        XCTAssertEqual(try server.command("DBSIZE"), ":0", "nothing went to Redis")
     }
 
     // MARK: Supervisor and executors

@@ -17,6 +17,12 @@ final class Parity: Sergeant.Worker {
         if let seconds = environment("PARITY_STARVATION").flatMap(Double.init) {
             config.starvation = Starvation(timeWithNoTasks: seconds)
         }
+        if let file = environment("PARITY_LOCAL_FILE") {
+            config.connector = .local(filePath: file)
+        }
+        if let timeout = environment("PARITY_TIMEOUT").flatMap(Double.init) {
+            config.timeouts = Timeouts(timeout: timeout, gracePeriod: timeout)
+        }
         if let size = environment("PARITY_MAX_TASK_SIZE").flatMap(Int.init) {
             config.maxTaskSize = size
         }
@@ -88,6 +94,9 @@ final class Parity: Sergeant.Worker {
                 pause(seconds: 0.1)
             }
             block.deallocate()
+        case "hang":
+            // Ignores its timeout: the host must end this worker.
+            pause(seconds: 30)
         case "slow":
             pause(seconds: 0.05)
             logger.info("slow: done n=\(task.kwargs["n"]?.description ?? "?")")
