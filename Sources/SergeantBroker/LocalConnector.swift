@@ -195,6 +195,17 @@ public final class LocalConnector: QueueConnector {
         }
     }
 
+    /// Up to `count` queued items from the head, left in place.
+    public func peek(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
+        let database = database
+        return try read("read \(queue)") { () throws(LocalFailure) -> [[UInt8]] in
+            var items: [[UInt8]] = []
+            try database.run("SELECT item FROM sergeant_queue WHERE queue = ?1 ORDER BY position LIMIT ?2",
+                             [.text(queue), .int(Int64(count))]) { items.append($0.bytes(0)) }
+            return items
+        }
+    }
+
     /// Queued items plus delayed ones: all of them, or only those whose time has come.
     public func length(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {
         let database = database

@@ -11,6 +11,8 @@ public protocol QueueConnector: AnyObject {
     func push(queue: String, items: [[UInt8]], priority: TaskPriority, consumableFrom: Double?) throws(BrokerError)
     /// Pops up to `count` items: queued ones first, then delayed ones that are due.
     func pop(queue: String, count: Int) throws(BrokerError) -> [[UInt8]]
+    /// Up to `count` queued items from the head, without removing them.
+    func peek(queue: String, count: Int) throws(BrokerError) -> [[UInt8]]
     /// Number of queued items, plus delayed ones (all, or only those due).
     func length(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int
     /// Deletes the queue and its delayed items; true when anything existed.

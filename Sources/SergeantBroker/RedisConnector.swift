@@ -274,6 +274,15 @@ public final class RedisConnector: QueueConnector {
         }
     }
 
+    public func peek(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
+        var items: [[UInt8]] = []
+        try onEveryNode("reading \(queue)") { connection throws(BrokerError) in
+            guard items.count < count else { return }
+            try collect(try connection.command("LRANGE", queue, "0", String(count - items.count - 1)), into: &items, queue: queue)
+        }
+        return items
+    }
+
     public func length(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {
         var total = 0
         let delayed: [[UInt8]] = includeDelayed

@@ -15,7 +15,7 @@ struct SergeantCommand: ParsableCommand {
         commandName: "sergeant",
         abstract: "Push, count and purge the tasks of a sergeant worker.",
         discussion: "Example: sergeant push --worker-module=./libconsumer.so --worker-class=Worker --kwargs '{\"some_parameter\":\"one\"}'",
-        subcommands: [Push.self, Purge.self, Count.self]
+        subcommands: [Push.self, Purge.self, Count.self, Dead.self]
     )
 }
 
@@ -173,6 +173,81 @@ struct Count: ParsableCommand {
         try reporting {
             let (broker, queue) = try worker.open()
             print(try brokerCall { () throws(BrokerError) in try broker.count(queue: queue, includeDelayed: includeDelayed) })
+        }
+    }
+}
+
+// MARK: - dead
+
+struct Dead: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect, replay or drop the tasks set aside in NAME.dead (undecodable or poison tasks).",
+        subcommands: [List.self, Requeue.self, Drop.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Print the set-aside tasks with why.")
+
+        @OptionGroup var worker: WorkerOptions
+
+        @Option(help: "Print at most this many.")
+        var limit = 100
+
+        func run() throws {
+            try reporting {
+                let (broker, queue) = try worker.open()
+                let entries = try brokerCall { () throws(BrokerError) in
+                    try broker.withConnector { connector throws(BrokerError) in try connector.peek(queue: deadLetterKey(queue), count: limit) }
+                }
+                for entry in entries {
+                    guard let value = try? MessagePack.decode(entry) else { print("(unreadable entry of \(entry.count) bytes)"); continue }
+                    let task = value["task"]?.bytesValue ?? []
+                    let readable = (try? broker.encoder.decode(task)).map { "kwargs=\($0.kwargs) run_count=\($0.runCount)" } ?? "\(task.count) bytes"
+                    print("\(value["reason"]?.stringValue ?? "?") | \(readable)")
+                }
+                print("\(entries.count) task(s) in \(deadLetterKey(queue))")
+            }
+        }
+    }
+
+    struct Requeue: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "requeue", abstract: "Push every set-aside task back to the queue (their bytes unchanged).")
+
+        @OptionGroup var worker: WorkerOptions
+
+        func run() throws {
+            try reporting {
+                let (broker, queue) = try worker.open()
+                var total = 0
+                while true {
+                    let entries = try brokerCall { () throws(BrokerError) in
+                        try broker.withConnector { connector throws(BrokerError) in try connector.pop(queue: deadLetterKey(queue), count: 1000) }
+                    }
+                    guard !entries.isEmpty else { break }
+                    let tasks = entries.compactMap { (try? MessagePack.decode($0))?["task"]?.bytesValue }
+                    try brokerCall { () throws(BrokerError) in
+                        try broker.withConnector { connector throws(BrokerError) in
+                            try connector.push(queue: queue, items: tasks, priority: .normal, consumableFrom: nil)
+                        }
+                    }
+                    total += tasks.count
+                }
+                print("requeued \(total) task(s) to \(queue)")
+            }
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "purge", abstract: "Delete every set-aside task.")
+
+        @OptionGroup var worker: WorkerOptions
+
+        func run() throws {
+            try reporting {
+                let (broker, queue) = try worker.open()
+                let existed = try brokerCall { () throws(BrokerError) in try broker.purge(queue: deadLetterKey(queue)) }
+                print(existed ? "purged \(deadLetterKey(queue))" : "\(deadLetterKey(queue)) was already empty")
+            }
         }
     }
 }

@@ -37,6 +37,19 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(supervisor.wait(timeout: 30), 0)
         XCTAssertEqual(supervisor.output.components(separatedBy: "was set aside in test_worker.dead").count - 1, 2, supervisor.output)
         XCTAssertEqual(try server.command("LLEN", "test_worker.dead"), ":2")
+
+        // sergeant dead list | requeue | purge
+        let module = ["--worker-module=\(plugin)", "--worker-class=Worker"]
+        let list = try sergeant(["dead", "list"] + module)
+        XCTAssertEqual(list.code, 0, list.output)
+        XCTAssertTrue(list.output.contains("malformed msgpack"), list.output)
+        XCTAssertTrue(list.output.contains("2 task(s) in test_worker.dead"), list.output)
+        XCTAssertTrue(try sergeant(["dead", "requeue"] + module).output.contains("requeued 2 task(s) to test_worker"))
+        XCTAssertEqual(try server.command("LLEN", "test_worker"), ":2", "the original bytes are back in the queue")
+        XCTAssertEqual(try server.command("LLEN", "test_worker.dead"), ":0")
+        XCTAssertEqual(try server.command("RPUSH", "test_worker.dead", "x"), ":1")
+        XCTAssertTrue(try sergeant(["dead", "purge"] + module).output.contains("purged test_worker.dead"))
+        XCTAssertEqual(try server.command("EXISTS", "test_worker.dead"), ":0")
     }
 
     func testOversizedTasksAreRefusedOnPushWithTheReason() throws {
