@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import SergeantABI
 
@@ -145,13 +148,59 @@ enum WorkerTable {
                     _ error: UnsafePointer<sergeant_output>?,
                     _ body: (Worker, SergeantTask) throws -> Void) -> sergeant_status {
         let task: SergeantTask
-        do {
-            let value = try MessagePack.decode(UnsafeRawBufferPointer(start: bytes, count: length))
-            task = try SergeantTask(value: value)
-        } catch let failure {
-            write("the host passed a task that is not readable: \(failure)", to: error)
-            return SERGEANT_INVALID
+        let buffer = UnsafeRawBufferPointer(start: bytes, count: length)
+        let cache = DecodedTaskCache.current
+        if let cached = cache.task(for: buffer) {
+            task = cached
+        } else {
+            do {
+                task = try SergeantTask(value: try MessagePack.decode(buffer))
+            } catch let failure {
+                write("the host passed a task that is not readable: \(failure)", to: error)
+                return SERGEANT_INVALID
+            }
+            cache.store(task, for: buffer)
         }
         return WorkerTable.run(instance, error) { worker in try body(worker, task) }
+    }
+}
+
+// MARK: - DecodedTaskCache
+
+/// The last task decoded on this thread: the host passes the same bytes to pre_work, work,
+/// post_work and the outcome's handler, and decoding them once is enough.
+final class DecodedTaskCache {
+    private var bytes: [UInt8] = []
+    private var task: SergeantTask?
+
+    /// This thread's cache.
+    static var current: DecodedTaskCache {
+        if let existing = pthread_getspecific(key) {
+            return Unmanaged<DecodedTaskCache>.fromOpaque(existing).takeUnretainedValue()
+        }
+        let cache = DecodedTaskCache()
+        pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
+        return cache
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { pointer in
+            if let pointer { Unmanaged<DecodedTaskCache>.fromOpaque(pointer).release() }
+        }
+        return key
+    }()
+
+    /// The cached task when `buffer` holds the same bytes.
+    func task(for buffer: UnsafeRawBufferPointer) -> SergeantTask? {
+        guard let task, bytes.count == buffer.count else { return nil }
+        guard let other = buffer.baseAddress else { return bytes.isEmpty ? task : nil }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, other, buffer.count) == 0 } ? task : nil
+    }
+
+    /// Remembers a decoded task.
+    func store(_ task: SergeantTask, for buffer: UnsafeRawBufferPointer) {
+        bytes = Array(buffer)
+        self.task = task
     }
 }
