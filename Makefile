@@ -32,7 +32,11 @@ fixtures: deps
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
 	$(SWIFT) build --package-path Tests/Fixtures/parity
 
-test: build examples fixtures
+.PHONY: interop-deps
+interop-deps: deps
+	@scripts/python-venv.sh
+
+test: build examples fixtures interop-deps
 	$(SWIFT) test --disable-swift-testing
 
 demo: build examples

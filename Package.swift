@@ -113,5 +113,7 @@ let package = Package(
         .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
         .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
+        /// Python sergeant 0.27 (.venv-sergeant/, scripts/python-venv.sh) against the Swift side, through real processes.
+        .testTarget(name: "InteropTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
     ]
 )
