@@ -31,6 +31,7 @@ fixtures: deps
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
 	$(SWIFT) build --package-path Tests/Fixtures/parity
+	$(SWIFT) build --package-path Tests/Fixtures/chaos
 
 .PHONY: interop-deps
 interop-deps: deps
@@ -44,6 +45,12 @@ demo: build examples
 
 bench: deps
 	@scripts/bench.sh
+
+# make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
+# lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").
+.PHONY: chaos
+chaos: deps
+	@SWIFT="$(SWIFT)" scripts/chaos.sh $(CHAOS_ARGS)
 
 clean:
 	rm -rf .build Plugins-Examples/*/.build

@@ -106,6 +106,18 @@ let package = Package(
             ]
         ),
 
+        /// `make chaos`: SIGKILLed workers and supervisors, redis-server restarts; counts lost tasks.
+        .executableTarget(
+            name: "sergeant-chaos",
+            dependencies: [
+                "SergeantBroker",
+                "SergeantCore",
+                "SergeantTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Tests
         /// Real services for tests: a redis-server on a free port, paths of built plugins.
         .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
