@@ -54,7 +54,7 @@ public final class WorkerProcess {
         // A first instance reads the configuration (generateConfig), as sergeant's
         // producer instantiates the worker class; the real host then serves it.
         let probe = HostContext(config: WorkerConfig(name: "sergeant"), broker: nil, logger: logger)
-        var config = try module.makeWorker(className: className, host: probe.api).config()
+        var config = try module.makeWorker(className: className, host: probe).config()
         if let nodes = overrides.redisNodes { config.connector = .redis(nodes: nodes) }
         let workerLogger = Self.logger(for: config)
         let broker: Broker
@@ -62,7 +62,7 @@ public final class WorkerProcess {
             throw PluginError(.invalidConfig, error.message)
         }
         let host = HostContext(config: config, broker: broker, logger: workerLogger)
-        let worker = try module.makeWorker(className: className, host: host.api)
+        let worker = try module.makeWorker(className: className, host: host)
         return (config, host, worker, module)
     }
 

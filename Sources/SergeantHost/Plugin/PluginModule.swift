@@ -52,19 +52,20 @@ public final class PluginModule: @unchecked Sendable {
         create = unsafeBitCast(createSymbol, to: sergeant_worker_create_fn.self)
     }
 
-    /// Creates an instance of the worker class `className`, wired to `host`.
-    public func makeWorker(className: String, host: UnsafePointer<sergeant_host_api>) throws(PluginError) -> PluginWorker {
+    /// Creates an instance of the worker class `className`, wired to `host`. The worker keeps
+    /// the host (whose function table the plugin holds) alive as long as it lives.
+    public func makeWorker(className: String, host: HostContext) throws(PluginError) -> PluginWorker {
         var table = sergeant_worker_api()
         let error = OutputBuffer()
         let status = PluginStatus(code: error.withOutput { output in
-            className.withCString { create($0, host, &table, output) }
+            className.withCString { create($0, host.api, &table, output) }
         })
         switch status {
         case .ok:
             guard table.size > 0, table.worker != nil else {
                 throw PluginError(.moduleNotLoadable, "worker module \(path) returned an empty worker table")
             }
-            return PluginWorker(table: table)
+            return PluginWorker(table: table, host: host)
         case .classNotFound:
             throw PluginError(.classNotFound, "worker class '\(className)' not found in \(path): \(error.text)")
         case .abiMismatch:

@@ -7,9 +7,12 @@ import SergeantCore
 /// One worker instance inside a plugin, called through its C function table.
 public final class PluginWorker: @unchecked Sendable {
     private let table: sergeant_worker_api
+    /// The host whose table the plugin instance holds: it must outlive the instance.
+    private let host: HostContext
 
-    init(table: sergeant_worker_api) {
+    init(table: sergeant_worker_api, host: HostContext) {
         self.table = table
+        self.host = host
     }
 
     deinit {
