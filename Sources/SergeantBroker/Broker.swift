@@ -84,10 +84,10 @@ public final class Broker: @unchecked Sendable {
     /// Waits up to `timeout` seconds for one task to arrive (a blocking pop on Redis), so an
     /// idle worker starts a new task at once without polling.
     public func wait(queue: String, timeout: Double, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
-        let item = try withConnector { connector throws(BrokerError) in
-            try connector.waitForItem(queue: queue, timeout: timeout, inFlightFor: worker)
+        let items = try withConnector { connector throws(BrokerError) in
+            try connector.waitForItems(queue: queue, timeout: timeout, inFlightFor: worker)
         }
-        return try decode(item.map { [$0] } ?? [], queue: queue)
+        return try decode(items, queue: queue)
     }
 
     /// Decodes popped items; undecodable ones go to the dead-letter list.
@@ -129,7 +129,7 @@ public final class Broker: @unchecked Sendable {
     }
 
     /// Returns the in-flight tasks of a dead worker (and of every worker whose heartbeat
-    /// expired) to the head of the queue; a task that was in flight at `maxDeaths` deaths
+    /// expired) to be worked first (`NAME.recovered`); a task that was in flight at `maxDeaths` deaths
     /// goes to `NAME.dead` instead. Returns (requeued, set aside).
     @discardableResult
     public func recover(queue: String, deadWorker: String?, claimant: String, maxDeaths: Int) throws(BrokerError) -> (requeued: Int, deadLettered: Int) {
@@ -146,8 +146,10 @@ public final class Broker: @unchecked Sendable {
                     back.append(item)
                 }
             }
-            // LPUSH of the reversed list keeps their order at the head of the queue.
-            try connector.push(queue: queue, items: back.reversed(), priority: .high, consumableFrom: nil)
+            // Recovered tasks are pulled one at a time before the queue (see
+            // RedisConnector.popInFlightScript), so a poison task is soon alone in flight and
+            // only its own deaths count.
+            try connector.push(queue: recoveredKey(queue), items: back, priority: .normal, consumableFrom: nil)
             try connector.push(queue: deadLetterKey(queue), items: dead, priority: .normal, consumableFrom: nil)
             return (back.count, dead.count)
         }

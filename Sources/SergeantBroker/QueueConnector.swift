@@ -42,9 +42,9 @@ public protocol QueueConnector: AnyObject {
     /// like ``pop(queue:count:)`` and, in the same atomic step, records the new items as in
     /// flight for `worker`, so they survive the worker's death.
     func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]]
-    /// Waits up to `timeout` seconds for one queued item and pops it (recording it in flight
-    /// for `worker` when given); nil when none came.
-    func waitForItem(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [UInt8]?
+    /// Waits up to `timeout` seconds for a queued item and pops it (recording it in flight
+    /// for `worker` when given); empty when none came.
+    func waitForItems(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [[UInt8]]
     /// Forgets what `worker` has in flight: its tasks are done (one round trip per node).
     func acknowledge(queue: String, worker: String) throws(BrokerError)
     /// Removes one item from `worker`'s in-flight record.
@@ -67,9 +67,9 @@ extension QueueConnector {
 
     /// Polls briefly: connectors without a blocking pop wait a little and report nothing,
     /// and the worker loop pops again.
-    public func waitForItem(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [UInt8]? {
+    public func waitForItems(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [[UInt8]] {
         pause(seconds: min(timeout, 0.01))
-        return nil
+        return []
     }
 
     /// Nothing to forget without in-flight records.
@@ -90,6 +90,12 @@ extension QueueConnector {
 
 /// The list of items `worker` has in flight: `NAME.processing.WORKER`.
 public func processingKey(_ queue: String, worker: String) -> String { "\(queue).processing.\(worker)" }
+
+/// The id of the last pop of `worker`, which makes a resent pop safe: `NAME.batch.WORKER`.
+public func batchKey(_ queue: String, worker: String) -> String { "\(queue).batch.\(worker)" }
+
+/// Tasks recovered from dead workers, popped one at a time before the queue: `NAME.recovered`.
+public func recoveredKey(_ queue: String) -> String { "\(queue).recovered" }
 
 /// The set of workers that have had items in flight: `NAME.processing`.
 public func processingSetKey(_ queue: String) -> String { "\(queue).processing" }

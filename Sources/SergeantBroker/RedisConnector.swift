@@ -34,20 +34,34 @@ public final class RedisConnector: QueueConnector {
         return items
         """
 
-    /// Acknowledges the worker's previous batch (clears its processing list), pops like
-    /// ``popScript`` and records the items in the processing list, in one atomic step and one
-    /// round trip. KEYS: queue, delayed set, processing list, processing set.
-    /// ARGV: count, now, worker.
+    /// Acknowledges the worker's previous batch (clears its processing list), pops and
+    /// records the items in the processing list, in one atomic step and one round trip.
+    /// Tasks recovered from dead workers come first, one at a time, so that a poison task is
+    /// never again in flight beside others. The script is safe to resend after a lost reply
+    /// (the connection retries after a Redis restart): a batch id it has already served
+    /// returns that batch again instead of acknowledging it unseen.
+    /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
+    /// ARGV: count, now, worker, batch id.
     static let popInFlightScript = """
+        if redis.call('GET', KEYS[5]) == ARGV[4] then
+            return redis.call('LRANGE', KEYS[3], 0, -1)
+        end
         redis.call('DEL', KEYS[3])
+        redis.call('SET', KEYS[5], ARGV[4])
         local wanted = tonumber(ARGV[1])
-        local items = redis.call('LPOP', KEYS[1], wanted)
-        if not items then items = {} end
-        if #items < wanted then
-            local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
-            if #due > 0 then
-                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #due - 1)
-                for _, item in ipairs(due) do items[#items + 1] = item end
+        local items = {}
+        local recovered = redis.call('LPOP', KEYS[6])
+        if recovered then
+            items[1] = recovered
+        else
+            items = redis.call('LPOP', KEYS[1], wanted)
+            if not items then items = {} end
+            if #items < wanted then
+                local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
+                if #due > 0 then
+                    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #due - 1)
+                    for _, item in ipairs(due) do items[#items + 1] = item end
+                end
             end
         end
         if #items > 0 then
@@ -58,6 +72,9 @@ public final class RedisConnector: QueueConnector {
         end
         return items
         """
+
+    /// Ids of this process's pops, for ``popInFlightScript``'s resend check.
+    private var batch = UInt64.random(in: 0...(1 << 40))
 
     /// Creates a connector; connections open on first use.
     ///
@@ -168,14 +185,18 @@ public final class RedisConnector: QueueConnector {
 
     public func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
         var items: [[UInt8]] = []
-        let keys = [queue, delayedKey(queue), processingKey(queue, worker: worker), processingSetKey(queue)]
+        let keys = [queue, delayedKey(queue), processingKey(queue, worker: worker), processingSetKey(queue),
+                    batchKey(queue, worker: worker), recoveredKey(queue)]
         // With one node the script acknowledges the previous batch; with several, the
         // rotation may not visit the node that holds it, so acknowledge everywhere first.
         if connections.count > 1 { try acknowledge(queue: queue, worker: worker) }
         for _ in connections.indices where items.count < count {
+            batch += 1
+            let id = batch
             try onNextNode { connection throws(BrokerError) in
                 let reply = try connection.evaluate(Self.popInFlightScript, keys: keys, arguments: [
                     Array(String(count - items.count).utf8), Array(String(unixTime()).utf8), Array(worker.utf8),
+                    Array(String(id).utf8),
                 ])
                 try collect(reply, into: &items, queue: queue)
             }
@@ -183,24 +204,24 @@ public final class RedisConnector: QueueConnector {
         return items
     }
 
-    public func waitForItem(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [UInt8]? {
+    public func waitForItems(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [[UInt8]] {
         // Each node gets its share of the wait, so a task on any node is seen within `timeout`.
         let seconds = String(max(0.01, timeout / Double(connections.count)))
-        return try onNextNode { connection throws(BrokerError) -> [UInt8]? in
-            let reply: RedisReply
+        return try onNextNode { connection throws(BrokerError) -> [[UInt8]] in
+            var items: [[UInt8]] = []
             if let worker {
-                reply = try connection.command("BLMOVE", queue, processingKey(queue, worker: worker), "LEFT", "RIGHT", seconds)
-            } else {
-                reply = try connection.command("BLPOP", queue, seconds)
+                // The in-flight list is empty here (the pop before this wait acknowledged it),
+                // so after BLMOVE it holds exactly what this worker now owns: even an item a
+                // resent BLMOVE moved before its reply was lost.
+                let processing = processingKey(queue, worker: worker)
+                let moved = try connection.command("BLMOVE", queue, processing, "LEFT", "RIGHT", seconds)
+                if case .error(let message) = moved { throw BrokerError("waiting on \(queue) failed: \(message)") }
+                guard moved != .null else { return [] }
+                try collect(try connection.command("LRANGE", processing, "0", "-1"), into: &items, queue: queue)
+            } else if case .array(let pair) = try connection.command("BLPOP", queue, seconds), pair.count == 2 {
+                try collect(pair[1], into: &items, queue: queue)
             }
-            switch reply {
-            case .bytes(let item): return item
-            case .array(let pair) where pair.count == 2:
-                if case .bytes(let item) = pair[1] { return item }
-                return nil
-            case .error(let message): throw BrokerError("waiting on \(queue) failed: \(message)")
-            default: return nil
-            }
+            return items
         }
     }
 
@@ -241,6 +262,7 @@ public final class RedisConnector: QueueConnector {
                 // RENAME is atomic: of two claimants, only one gets the list.
                 let renamed = try connection.command("RENAME", processingKey(queue, worker: id), mine)
                 _ = try connection.command("SREM", processingSetKey(queue), id)
+                _ = try connection.command("DEL", batchKey(queue, worker: id))
                 guard renamed == .status("OK") else { continue }
                 if case .array(let claimed) = try connection.command("LRANGE", mine, "0", "-1") {
                     for case .bytes(let item) in claimed { items.append(item) }
@@ -289,7 +311,8 @@ public final class RedisConnector: QueueConnector {
             ? [Array("ZCARD".utf8), Array(delayedKey(queue).utf8)]
             : [Array("ZCOUNT".utf8), Array(delayedKey(queue).utf8), Array("0".utf8), Array(String(unixTime()).utf8)]
         try onEveryNode("counting \(queue)") { connection throws(BrokerError) in
-            for reply in try connection.pipeline([[Array("LLEN".utf8), Array(queue.utf8)], delayed]) {
+            for reply in try connection.pipeline([[Array("LLEN".utf8), Array(queue.utf8)], delayed,
+                                                  [Array("LLEN".utf8), Array(recoveredKey(queue).utf8)]]) {
                 total += Int(reply.integer ?? 0)
             }
         }
@@ -299,7 +322,7 @@ public final class RedisConnector: QueueConnector {
     public func delete(queue: String) throws(BrokerError) -> Bool {
         var deleted: Int64 = 0
         try onEveryNode("purging \(queue)") { connection throws(BrokerError) in
-            deleted += try connection.command("DEL", queue, delayedKey(queue)).integer ?? 0
+            deleted += try connection.command("DEL", queue, delayedKey(queue), recoveredKey(queue)).integer ?? 0
         }
         return deleted > 0
     }

@@ -739,7 +739,8 @@ final class ChaosRun {
 
     /// The in-flight picture: (queued, delayed, in flight, in-flight lists, timed out, dead).
     private func redisCounts() -> (queued: Int, delayed: Int, inFlight: Int, lists: Int, timedOut: Int, dead: Int)? {
-        guard let queued = integer("LLEN", queue), let delayed = integer("ZCARD", delayedKey(queue)),
+        guard let queued = integer("LLEN", queue).flatMap({ main in integer("LLEN", recoveredKey(queue)).map { main + $0 } }),
+              let delayed = integer("ZCARD", delayedKey(queue)),
               let timedOut = integer("LLEN", "\(queue).timedout"), let dead = integer("LLEN", deadLetterKey(queue)),
               case .array(let keys)? = try? command("KEYS", processingKey(queue, worker: "*")) else { return nil }
         var inFlight = 0
