@@ -18,11 +18,10 @@ public final class RedisConnector: QueueConnector {
     /// Seconds a failed node is skipped before it is tried again.
     static let downTime = 5.0
 
-    /// Pops queued items first, then due delayed ones, in one round trip.
-    /// KEYS: queue, delayed set. ARGV: count, now.
-    static let popScript = """
-        local wanted = tonumber(ARGV[1])
-        local items = redis.call('LPOP', KEYS[1], wanted)
+    /// Lua that fills `items` up to `wanted` with queued items, then due delayed ones.
+    /// KEYS[1]: queue, KEYS[2]: delayed set; ARGV[1]: count, ARGV[2]: now.
+    static let popQueuedThenDue = """
+        items = redis.call('LPOP', KEYS[1], wanted)
         if not items then items = {} end
         if #items < wanted then
             local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
@@ -31,6 +30,13 @@ public final class RedisConnector: QueueConnector {
                 for _, item in ipairs(due) do items[#items + 1] = item end
             end
         end
+        """
+
+    /// Pops queued items first, then due delayed ones, in one round trip.
+    static let popScript = """
+        local wanted = tonumber(ARGV[1])
+        local items
+        \(popQueuedThenDue)
         return items
         """
 
@@ -54,15 +60,7 @@ public final class RedisConnector: QueueConnector {
         if recovered then
             items[1] = recovered
         else
-            items = redis.call('LPOP', KEYS[1], wanted)
-            if not items then items = {} end
-            if #items < wanted then
-                local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
-                if #due > 0 then
-                    redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #due - 1)
-                    for _, item in ipairs(due) do items[#items + 1] = item end
-                end
-            end
+            \(popQueuedThenDue)
         end
         if #items > 0 then
             for first = 1, #items, 1000 do
@@ -172,9 +170,7 @@ public final class RedisConnector: QueueConnector {
                 let reply = try connection.command([Array("LPOP".utf8), Array(queue.utf8), Array(String(wanted).utf8)])
                 try collect(reply, into: &items, queue: queue)
                 guard items.count < count else { return }
-                let delayed = try connection.command([
-                    Array("EVAL".utf8), Array(Self.popScript.utf8), Array("2".utf8),
-                    Array(queue.utf8), Array(delayedKey(queue).utf8),
+                let delayed = try connection.evaluate(Self.popScript, keys: [queue, delayedKey(queue)], arguments: [
                     Array(String(count - items.count).utf8), Array(String(unixTime()).utf8),
                 ])
                 try collect(delayed, into: &items, queue: queue)
