@@ -54,3 +54,22 @@ final class MessagePackTests: XCTestCase {
         XCTAssertEqual(kwargs.description, "{'some_parameter': 'one', 'n': 1, 'f': 2.0, 'none': None, 'ok': True}")
     }
 }
+
+final class SerializerTests: XCTestCase {
+    func testJSONSerializerRoundTripsATaskAndStoresReadableText() throws {
+        let task = SergeantTask(kwargs: ["name": "héllo", "n": -3, "f": 1.5, "list": [1, nil, true], "map": ["a": "b"]],
+                                traceID: "t-9", date: 1_700_000_000.25, runCount: 2)
+        for compressor in [nil] + Compressor.allCases.map(Optional.some) {
+            let encoder = TaskEncoder(serializer: .json, compressor: compressor)
+            let stored = try encoder.encode(task)
+            XCTAssertEqual(try encoder.decode(stored), task, "\(String(describing: compressor))")
+            if compressor == nil {
+                let text = String(decoding: stored, as: UTF8.self)
+                XCTAssertTrue(text.hasPrefix(#"{"__task__":{"kwargs":{"name":"héllo","n":-3"#), text)
+            }
+        }
+        XCTAssertThrowsError(try TaskEncoder(serializer: .json).decode(task.messagePack())) { error in
+            XCTAssertTrue("\(error)".contains("JSON"), "\(error)")
+        }
+    }
+}

@@ -14,10 +14,15 @@ public struct TaskEncoder: Sendable, Hashable {
         self.compressor = compressor
     }
 
-    /// Bytes as stored in the broker for already msgpack-encoded data.
+    /// Bytes as stored in the broker for already msgpack-encoded data (the form the host and
+    /// plugins exchange): serialized as configured, then compressed.
     public func encode(messagePack bytes: [UInt8]) throws(TaskDecodingError) -> [UInt8] {
-        guard let compressor else { return bytes }
-        do { return try compressor.compress(bytes) } catch { throw TaskDecodingError(error.description) }
+        var serialized = bytes
+        if serializer == .json {
+            do { serialized = Array(try MessagePack.decode(bytes).jsonText.utf8) } catch { throw TaskDecodingError(error.description) }
+        }
+        guard let compressor else { return serialized }
+        do { return try compressor.compress(serialized) } catch { throw TaskDecodingError(error.description) }
     }
 
     /// Bytes as stored in the broker for a task.
@@ -37,6 +42,11 @@ public struct TaskEncoder: Sendable, Hashable {
         if Self.looksLikePickle(bytes) {
             throw TaskDecodingError("the task was written by Python's pickle serializer, which only Python can read;"
                 + " configure the producer with encoder serializer 'msgpack'")
+        }
+        if serializer == .json {
+            do { return MessagePack.encode(try Value(json: String(decoding: bytes, as: UTF8.self))) } catch {
+                throw TaskDecodingError("the bytes are not the JSON this worker's serializer expects: \(error)")
+            }
         }
         return bytes
     }
@@ -70,6 +80,9 @@ public struct TaskEncoder: Sendable, Hashable {
 public enum Serializer: String, Codable, Sendable, Hashable {
     /// msgpack, as Python sergeant's `msgpack` serializer. The default.
     case msgpack
+    /// JSON text: readable with any tool, at the cost of bytes (stored as base64 strings)
+    /// and speed. Python sergeant 0.27 has no JSON serializer.
+    case json
 }
 
 extension Compressor {
