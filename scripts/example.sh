@@ -30,8 +30,10 @@ for k in "$@"; do kwargs+=(--kwargs "$k"); done
 echo "\$ sergeant push --worker-module=$plugin --worker-class=$class ${kwargs[*]} --purge"
 "$bin/sergeant" push --worker-module="$plugin" --worker-class="$class" "${kwargs[@]}" --purge
 
-echo "\$ sergeant-host --worker-module=$plugin --worker-class=$class --concurrent-workers=$workers"
-"$bin/sergeant-host" --worker-module="$plugin" --worker-class="$class" --concurrent-workers="$workers" >"$work/host.log" 2>&1 &
+# The seed spells the flag --concurrent-worker; both spellings work (WORKERS_FLAG picks one).
+flag=${WORKERS_FLAG:---concurrent-workers}
+echo "\$ sergeant-host --worker-module=$plugin --worker-class=$class $flag=$workers"
+"$bin/sergeant-host" --worker-module="$plugin" --worker-class="$class" "$flag=$workers" >"$work/host.log" 2>&1 &
 host_pid=$!
 for _ in $(seq 1200); do
     grep -q -- "$until" "$work/host.log" && break
