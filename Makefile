@@ -2,7 +2,8 @@
 #   make demo      the seed example end to end (producer -> sergeant-host -> worker plugin)
 #   make test      every test, against a private redis-server the tests start themselves
 #   make examples  build every worker plugin under Plugins-Examples/
-#   make bench     the benchmark table
+#   make bench     this project vs Python sergeant 0.27 vs the bare Redis limit: a table,
+#                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
 SWIFT ?= swift
 FIXTURES := .build/fixtures
 CC ?= cc
@@ -44,7 +45,7 @@ demo: build examples
 	@scripts/demo.sh
 
 bench: deps
-	@scripts/bench.sh
+	@scripts/bench.sh $(BENCH_ARGS)
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
 # lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").

@@ -1,9 +1,50 @@
 #!/usr/bin/env bash
-# make bench: release builds of the host and the benchmark plugin, then the table.
+# make bench: this project vs Python sergeant 0.27 vs the bare Redis limit, on one private
+# redis-server; prints the table, writes bench/results/latest.{csv,txt} and ratios.png.
+# Arguments go to sergeant-bench (e.g. --tasks 10000 --runs 1 --sections main).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product sergeant-host
-swift build -c release --product sergeant-bench
+scratch=.build-bench
+results=bench/results
+
+need=()
+command -v taskset >/dev/null || need+=(util-linux)
+command -v redis-benchmark >/dev/null || need+=(redis-tools)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Python sergeant 0.27 from PyPI: the shared venv of the interop tests when its script is
+# there, else this benchmark's own. matplotlib (the chart) always lives in .venv-bench.
+venv=.venv-bench
+if [ ! -x "$venv/bin/python" ]; then
+    echo "creating $venv"
+    python3 -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+"$venv/bin/python" -c 'import matplotlib' 2>/dev/null || "${pip[@]}" matplotlib
+if [ -x scripts/python-venv.sh ]; then
+    scripts/python-venv.sh
+    python=.venv-sergeant/bin/python
+else
+    "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('sergeant') != '0.27.0')" 2>/dev/null \
+        || "${pip[@]}" sergeant==0.27.0
+    python=$venv/bin/python
+fi
+
+swift build -c release --scratch-path "$scratch" --product sergeant-host
+swift build -c release --scratch-path "$scratch" --product sergeant-bench
 swift build -c release --package-path Plugins-Examples/benchmark
-mkdir -p bench/results
-.build/release/sergeant-bench --csv bench/results/latest.csv "$@"
+cc -O2 -Wall -Wextra -Werror bench/raw_redis.c -o "$scratch/raw_redis" -lhiredis
+
+# Which code the figures are for: the commit, and whether the project's sources differed from it.
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- Sources Package.swift ':!Sources/sergeant-bench' 2>/dev/null || revision="$revision + uncommitted changes"
+
+mkdir -p "$results"
+"$scratch/release/sergeant-bench" run --bin "$scratch/release" --raw "$scratch/raw_redis" --python "$python" \
+    --revision "$revision" --csv "$results/latest.csv" --table "$results/latest.txt" "$@"
+"$venv/bin/python" bench/plot_ratios.py "$results/latest.csv" "$results/ratios.png"
