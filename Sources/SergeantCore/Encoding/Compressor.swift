@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CCompression
 
 // MARK: - Public API
@@ -41,15 +44,14 @@ public enum Compressor: String, Codable, Sendable, CaseIterable {
     ///   example when it cannot allocate memory).
     public func compress(_ data: [UInt8]) throws(CompressorError) -> [UInt8] {
         switch self {
-        case .zlib:
-            let codec = try ZlibCodec(owner: self, compressingAtLevel: 6, windowBits: 15)
-            return try runCodec(codec, owner: self, input: data,
-                                initialCapacity: codec.compressedBound(data.count),
-                                outputLimit: nil)
-        case .gzip:
-            let codec = try ZlibCodec(owner: self, compressingAtLevel: 9, windowBits: 15 + 16)
-            return try runCodec(codec, owner: self, input: data,
-                                initialCapacity: codec.compressedBound(data.count),
+        case .zlib, .gzip:
+            // A deflate state is a quarter megabyte, allocated and zeroed per stream; freeing it
+            // lets glibc trim the heap, so a small pushing process paid page faults per task.
+            // Each thread keeps one per format and resets it instead.
+            let deflater = try DeflaterCache.current.deflater(for: self)
+            defer { deflater.reset() }
+            return try runCodec(deflater.codec, owner: self, input: data,
+                                initialCapacity: deflater.codec.compressedBound(data.count),
                                 outputLimit: nil)
         case .bzip2:
             let codec = try Bzip2Codec(compressing: true)
@@ -396,6 +398,64 @@ private struct ZlibCodec: ~Copyable, StreamCodec {
     func restart() -> String? {
         let rc = inflateReset(stream)
         return rc == Z_OK ? nil : "inflateReset failed (\(zlibCodeName(rc)))"
+    }
+
+    /// Makes a compressor ready for a new stream with the same settings.
+    func resetCompressor() {
+        deflateReset(stream)
+    }
+}
+
+// MARK: - DeflaterCache
+
+/// A reusable deflate state.
+private final class Deflater {
+    let codec: ZlibCodec
+
+    init(_ codec: consuming ZlibCodec) {
+        self.codec = codec
+    }
+
+    func reset() {
+        codec.resetCompressor()
+    }
+}
+
+/// One deflater per format for the current thread.
+private final class DeflaterCache {
+    private var zlib: Deflater?
+    private var gzip: Deflater?
+
+    /// This thread's cache.
+    static var current: DeflaterCache {
+        if let existing = pthread_getspecific(key) {
+            return Unmanaged<DeflaterCache>.fromOpaque(existing).takeUnretainedValue()
+        }
+        let cache = DeflaterCache()
+        pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
+        return cache
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { pointer in
+            if let pointer { Unmanaged<DeflaterCache>.fromOpaque(pointer).release() }
+        }
+        return key
+    }()
+
+    /// The deflater of `format`: zlib level 6 or gzip level 9, as Python writes them.
+    func deflater(for format: Compressor) throws(CompressorError) -> Deflater {
+        if format == .gzip {
+            if let gzip { return gzip }
+            let made = Deflater(try ZlibCodec(owner: .gzip, compressingAtLevel: 9, windowBits: 15 + 16))
+            gzip = made
+            return made
+        }
+        if let zlib { return zlib }
+        let made = Deflater(try ZlibCodec(owner: .zlib, compressingAtLevel: 6, windowBits: 15))
+        zlib = made
+        return made
     }
 }
 
