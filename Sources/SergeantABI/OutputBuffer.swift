@@ -15,7 +15,11 @@ public final class OutputBuffer {
 
     /// All items joined, read as UTF-8 text (error messages, JSON).
     public var text: String {
-        String(decoding: items.joined(), as: UTF8.self)
+        switch items.count {
+        case 0: return ""
+        case 1: return String(decoding: items[0], as: UTF8.self)
+        default: return String(decoding: Array(items.joined()), as: UTF8.self)
+        }
     }
 
     /// Runs `body` with a `sergeant_output` that appends to this buffer.

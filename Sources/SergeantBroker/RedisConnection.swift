@@ -29,6 +29,20 @@ public enum RedisReply: Sendable, Equatable {
     }
 }
 
+// MARK: - LuaScript
+
+/// A Lua script run with EVALSHA; connections remember its SHA1 by the object's identity, so
+/// calling it costs no hashing of its text.
+public final class LuaScript: Sendable {
+    /// The script's text.
+    public let source: String
+
+    /// Creates a script.
+    public init(_ source: String) {
+        self.source = source
+    }
+}
+
 // MARK: - RedisConnection
 
 /// One hiredis connection to one node. A dropped connection is re-established with a
@@ -40,8 +54,8 @@ public final class RedisConnection {
     public var reconnectTimeout: Double
     private var context: UnsafeMutablePointer<redisContext>?
     private let logger: Logger
-    /// SHA1 of each Lua script loaded on this connection, by script text.
-    private var scripts: [String: [UInt8]] = [:]
+    /// SHA1 of each Lua script loaded on this connection, by script identity.
+    private var scripts: [ObjectIdentifier: [UInt8]] = [:]
 
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
@@ -93,24 +107,25 @@ public final class RedisConnection {
 
     /// Runs a Lua script with EVALSHA (loading it once per connection), so its text is not
     /// sent on every call.
-    public func evaluate(_ script: String, keys: [String], arguments: [[UInt8]]) throws(BrokerError) -> RedisReply {
+    public func evaluate(_ script: LuaScript, keys: [String], arguments: [[UInt8]]) throws(BrokerError) -> RedisReply {
+        let id = ObjectIdentifier(script)
         for _ in 0..<2 {
             let sha: [UInt8]
-            if let known = scripts[script] {
+            if let known = scripts[id] {
                 sha = known
             } else {
-                guard case .bytes(let loaded) = try command("SCRIPT", "LOAD", script) else {
+                guard case .bytes(let loaded) = try command("SCRIPT", "LOAD", script.source) else {
                     throw BrokerError("redis \(node) did not load a Lua script")
                 }
                 sha = loaded
-                scripts[script] = loaded
+                scripts[id] = loaded
             }
             var call: [[UInt8]] = [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)]
             call += keys.map { Array($0.utf8) }
             call += arguments
             let reply = try command(call)
             if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-                scripts[script] = nil
+                scripts[id] = nil
                 continue
             }
             return reply

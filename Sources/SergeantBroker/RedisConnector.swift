@@ -33,12 +33,12 @@ public final class RedisConnector: QueueConnector {
         """
 
     /// Pops queued items first, then due delayed ones, in one round trip.
-    static let popScript = """
+    static let popScript = LuaScript("""
         local wanted = tonumber(ARGV[1])
         local items
         \(popQueuedThenDue)
         return items
-        """
+        """)
 
     /// Acknowledges the worker's previous batch (clears its processing list), pops and
     /// records the items in the processing list, in one atomic step and one round trip.
@@ -48,7 +48,7 @@ public final class RedisConnector: QueueConnector {
     /// returns that batch again instead of acknowledging it unseen.
     /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
     /// ARGV: count, now, worker, batch id.
-    static let popInFlightScript = """
+    static let popInFlightScript = LuaScript("""
         if redis.call('GET', KEYS[5]) == ARGV[4] then
             return redis.call('LRANGE', KEYS[3], 0, -1)
         end
@@ -69,7 +69,7 @@ public final class RedisConnector: QueueConnector {
             redis.call('SADD', KEYS[4], ARGV[3])
         end
         return items
-        """
+        """)
 
     /// Ids of this process's pops, for ``popInFlightScript``'s resend check.
     private var batch = UInt64.random(in: 0...(1 << 40))
