@@ -5,6 +5,9 @@
 #   make bench     this project vs Python sergeant 0.27 vs the bare Redis limit: a table,
 #                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
 SWIFT ?= swift
+# Plugins depend on this package by path; SwiftPM caches their build plan and would miss a
+# source file added here since their last build, so every plugin build plans afresh.
+PLUGIN_BUILD = $(SWIFT) build --disable-build-manifest-caching
 FIXTURES := .build/fixtures
 CC ?= cc
 
@@ -21,7 +24,7 @@ build: deps
 examples: deps
 	@for dir in Plugins-Examples/*/; do \
 		echo "building plugin $$dir"; \
-		$(SWIFT) build --package-path "$$dir" || exit 1; \
+		$(PLUGIN_BUILD) --package-path "$$dir" || exit 1; \
 	done
 
 fixtures: deps
@@ -31,8 +34,8 @@ fixtures: deps
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
-	$(SWIFT) build --package-path Tests/Fixtures/parity
-	$(SWIFT) build --package-path Tests/Fixtures/chaos
+	$(PLUGIN_BUILD) --package-path Tests/Fixtures/parity
+	$(PLUGIN_BUILD) --package-path Tests/Fixtures/chaos
 
 .PHONY: interop-deps
 interop-deps: deps

@@ -37,7 +37,7 @@ fi
 
 swift build -c release --scratch-path "$scratch" --product sergeant-host
 swift build -c release --scratch-path "$scratch" --product sergeant-bench
-swift build -c release --package-path Plugins-Examples/benchmark
+swift build -c release --disable-build-manifest-caching --package-path Plugins-Examples/benchmark
 cc -O2 -Wall -Wextra -Werror bench/raw_redis.c -o "$scratch/raw_redis" -lhiredis
 
 # Which code the figures are for: the commit, and whether the project's sources differed from it.

@@ -13,6 +13,6 @@ done
 # The plugin's one source file is always recompiled: an incremental build has been seen to
 # relink it against a changed SergeantCore without recompiling it (undefined symbol at dlopen).
 touch Tests/Fixtures/chaos/Sources/Chaos/ChaosWorker.swift
-"$swift" build --package-path Tests/Fixtures/chaos
+"$swift" build --disable-build-manifest-caching --package-path Tests/Fixtures/chaos
 exec "$scratch/debug/sergeant-chaos" --bin "$PWD/$scratch/debug" \
     --plugin "$PWD/Tests/Fixtures/chaos/.build/debug/libchaos.so" "$@"

@@ -6,6 +6,9 @@
 /// let buffer = OutputBuffer()
 /// status = buffer.withOutput { output in api.config(worker, output, nil) }
 /// ```
+///
+/// Calls made per task use ``withOutput(into:_:)`` instead, which allocates nothing unless
+/// the other side writes.
 public final class OutputBuffer {
     /// Items received, in order.
     public private(set) var items: [[UInt8]] = []
@@ -14,24 +17,34 @@ public final class OutputBuffer {
     public init() {}
 
     /// All items joined, read as UTF-8 text (error messages, JSON).
-    public var text: String {
+    public var text: String { Self.text(of: items) }
+
+    /// Runs `body` with a `sergeant_output` that appends to this buffer.
+    public func withOutput<T>(_ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
+        try Self.withOutput(into: &items, body)
+    }
+
+    /// Runs `body` with a `sergeant_output` that appends each item written to `items`.
+    public static func withOutput<T>(into items: inout [[UInt8]], _ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
+        try withUnsafeMutablePointer(to: &items) { pointer in
+            var output = sergeant_output(
+                write: { context, bytes, length in
+                    let items = context!.assumingMemoryBound(to: [[UInt8]].self)
+                    items.pointee.append(length > 0 && bytes != nil ? Array(UnsafeBufferPointer(start: bytes, count: length)) : [])
+                },
+                context: UnsafeMutableRawPointer(pointer)
+            )
+            return try body(&output)
+        }
+    }
+
+    /// Items joined, read as UTF-8 text.
+    public static func text(of items: [[UInt8]]) -> String {
         switch items.count {
         case 0: return ""
         case 1: return String(decoding: items[0], as: UTF8.self)
         default: return String(decoding: Array(items.joined()), as: UTF8.self)
         }
-    }
-
-    /// Runs `body` with a `sergeant_output` that appends to this buffer.
-    public func withOutput<T>(_ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
-        var output = sergeant_output(
-            write: { context, bytes, length in
-                let buffer = Unmanaged<OutputBuffer>.fromOpaque(context!).takeUnretainedValue()
-                buffer.items.append(length > 0 && bytes != nil ? Array(UnsafeBufferPointer(start: bytes, count: length)) : [])
-            },
-            context: Unmanaged.passUnretained(self).toOpaque()
-        )
-        return try withExtendedLifetime(self) { try body(&output) }
     }
 }
 

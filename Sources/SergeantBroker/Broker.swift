@@ -102,7 +102,9 @@ public final class Broker: @unchecked Sendable {
                     throw TaskDecodingError("the task has \(item.count) bytes, more than max_task_size (\(maxTaskSize) bytes)")
                 }
                 let bytes = try encoder.decodeToMessagePack(item)
-                tasks.append(PoppedTask(messagePack: bytes, task: try SergeantTask(messagePack: bytes), stored: item))
+                // Checked, not built: the plugin decodes the task itself.
+                try SergeantTask.validate(messagePack: bytes)
+                tasks.append(PoppedTask(messagePack: bytes, stored: item))
             } catch {
                 rejected.append(error.message)
                 dead.append(Self.deadLetter(raw: item, reason: error.message))
@@ -184,19 +186,17 @@ public final class Broker: @unchecked Sendable {
 
 // MARK: - PoppedTask
 
-/// A task pulled from the broker: its msgpack bytes (what the plugin receives) and its fields.
+/// A task pulled from the broker and checked to be readable: its msgpack bytes (what the
+/// plugin receives and decodes) and the bytes as stored.
 public struct PoppedTask: Sendable {
     /// The task's msgpack bytes, decompressed.
     public var messagePack: [UInt8]
-    /// The decoded task.
-    public var task: SergeantTask
     /// The bytes as the broker stored them (compressed when configured).
     public var stored: [UInt8]
 
     /// Creates a popped task.
-    public init(messagePack: [UInt8], task: SergeantTask, stored: [UInt8]) {
+    public init(messagePack: [UInt8], stored: [UInt8]) {
         self.messagePack = messagePack
-        self.task = task
         self.stored = stored
     }
 }

@@ -41,7 +41,7 @@ class ConnectorBehaviourTests: XCTestCase {
     }
 
     func numbers(_ tasks: [PoppedTask]) -> [Int] {
-        tasks.compactMap { $0.task.kwargs["n"]?.intValue }
+        tasks.compactMap { try? SergeantTask(messagePack: $0.messagePack).kwargs["n"]?.intValue }
     }
 
     /// Runs `body` on the broker's connector.

@@ -260,8 +260,8 @@ typedef struct sergeant_worker_api {
     /** Called before `work` for each task. */
     sergeant_status (*pre_work)(void *worker, const uint8_t *task, size_t task_length,
                                 const sergeant_output *error);
-    /** Runs one task. SERGEANT_OK: success, and the returned value (msgpack, may be
-     *  nil) is written to `value`. SERGEANT_FAILURE: the message is the exception.
+    /** Runs one task. SERGEANT_OK: success, and the returned value (msgpack) is written
+     *  to `value`; writing nothing means nil. SERGEANT_FAILURE: the message is the exception.
      *  Any control-flow status: the task was retried, requeued, timed out, and so on. */
     sergeant_status (*work)(void *worker, const uint8_t *task, size_t task_length,
                             const sergeant_output *value, const sergeant_output *error);

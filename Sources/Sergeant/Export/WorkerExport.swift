@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
+import FoundationEssentials
 import SergeantABI
 
 // MARK: - Exporting worker classes
@@ -81,8 +81,12 @@ enum WorkerTable {
         }
         table.work = { instance, task, length, value, error in
             WorkerTable.run(instance, task, length, error) { worker, task in
-                let returned = try Worker.$currentTraceID.withValue(task.traceID) { try worker.workReturning(task: task) }
-                write(MessagePack.encode(returned), to: value)
+                let state = TaskThreadState.current
+                state.workingTraceID = task.traceID
+                defer { state.workingTraceID = nil }
+                let returned = try worker.workReturning(task: task)
+                // Nothing written reads as nil on the host's side.
+                if returned != .null { write(MessagePack.encode(returned), to: value) }
             }
         }
         table.post_work = { instance, task, length, success, exception, error in
@@ -149,12 +153,12 @@ enum WorkerTable {
                     _ body: (Worker, SergeantTask) throws -> Void) -> sergeant_status {
         let task: SergeantTask
         let buffer = UnsafeRawBufferPointer(start: bytes, count: length)
-        let cache = DecodedTaskCache.current
+        let cache = TaskThreadState.current
         if let cached = cache.task(for: buffer) {
             task = cached
         } else {
             do {
-                task = try SergeantTask(value: try MessagePack.decode(buffer))
+                task = try SergeantTask(messagePack: buffer)
             } catch let failure {
                 write("the host passed a task that is not readable: \(failure)", to: error)
                 return SERGEANT_INVALID
@@ -165,20 +169,24 @@ enum WorkerTable {
     }
 }
 
-// MARK: - DecodedTaskCache
+// MARK: - TaskThreadState
 
-/// The last task decoded on this thread: the host passes the same bytes to pre_work, work,
-/// post_work and the outcome's handler, and decoding them once is enough.
-final class DecodedTaskCache {
+/// What a thread of the host's executor carries from one call to the next: the last task
+/// decoded on it (the host passes the same bytes to pre_work, work, post_work and the
+/// outcome's handler, and decoding them once is enough) and the trace id of the task whose
+/// `work` is running.
+final class TaskThreadState {
     private var bytes: [UInt8] = []
     private var task: SergeantTask?
+    /// The trace id of the task whose `work` runs on this thread (nil outside `work`).
+    var workingTraceID: String?
 
     /// This thread's cache.
-    static var current: DecodedTaskCache {
+    static var current: TaskThreadState {
         if let existing = pthread_getspecific(key) {
-            return Unmanaged<DecodedTaskCache>.fromOpaque(existing).takeUnretainedValue()
+            return Unmanaged<TaskThreadState>.fromOpaque(existing).takeUnretainedValue()
         }
-        let cache = DecodedTaskCache()
+        let cache = TaskThreadState()
         pthread_setspecific(key, Unmanaged.passRetained(cache).toOpaque())
         return cache
     }
@@ -186,7 +194,7 @@ final class DecodedTaskCache {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<DecodedTaskCache>.fromOpaque(pointer).release() }
+            if let pointer { Unmanaged<TaskThreadState>.fromOpaque(pointer).release() }
         }
         return key
     }()

@@ -25,10 +25,15 @@ public enum MessagePack {
     public static func decode(_ buffer: UnsafeRawBufferPointer) throws(MessagePackError) -> Value {
         var reader = Reader(buffer: buffer)
         let value = try reader.read(depth: 0)
-        guard reader.offset == buffer.count else {
-            throw MessagePackError("\(buffer.count - reader.offset) trailing bytes after the value")
-        }
+        try reader.checkEnd()
         return value
+    }
+
+    /// Checks that `buffer` holds exactly one well-formed value, without building it.
+    public static func check(_ buffer: UnsafeRawBufferPointer) throws(MessagePackError) {
+        var reader = Reader(buffer: buffer)
+        try reader.skip()
+        try reader.checkEnd()
     }
 
     // MARK: Writer
@@ -160,21 +165,122 @@ public enum MessagePack {
 
         /// Reads one complete value.
         public mutating func read(depth: Int = 0) throws(MessagePackError) -> Value {
-            guard depth <= MessagePack.maximumDepth else {
-                throw MessagePackError("nesting deeper than \(MessagePack.maximumDepth) levels")
+            guard depth <= MessagePack.maximumDepth else { throw tooDeep() }
+            switch try header() {
+            case .null: return .null
+            case .bool(let flag): return .bool(flag)
+            case .int(let number): return .int(number)
+            case .uint(let number): return .uint(number)
+            case .double(let number): return .double(number)
+            case .string(let count): return .string(try string(count: count))
+            case .bytes(let count): return .bytes(Array(try advance(count)))
+            case .array(let count):
+                try checkRoom(count, bytesEach: 1)
+                var values: [Value] = []
+                values.reserveCapacity(count)
+                for _ in 0..<count { values.append(try read(depth: depth + 1)) }
+                return .array(values)
+            case .map(let count):
+                try checkRoom(count, bytesEach: 2)
+                var entries: [ValueMap.Entry] = []
+                entries.reserveCapacity(count)
+                for _ in 0..<count {
+                    let key = try read(depth: depth + 1)
+                    entries.append(ValueMap.Entry(key: key, value: try read(depth: depth + 1)))
+                }
+                return .map(ValueMap(entries))
             }
+        }
+
+        /// Checks one complete value as ``read(depth:)`` would, and passes over it without
+        /// building it (no allocation).
+        public mutating func skip(depth: Int = 0) throws(MessagePackError) {
+            guard depth <= MessagePack.maximumDepth else { throw tooDeep() }
+            switch try header() {
+            case .null, .bool, .int, .uint, .double: return
+            case .string(let count): _ = try stringBytes(count: count)
+            case .bytes(let count): _ = try advance(count)
+            case .array(let count):
+                try checkRoom(count, bytesEach: 1)
+                for _ in 0..<count { try skip(depth: depth + 1) }
+            case .map(let count):
+                try checkRoom(count, bytesEach: 2)
+                for _ in 0..<(count * 2) { try skip(depth: depth + 1) }
+            }
+        }
+
+        /// Throws unless every byte of the buffer was read.
+        public func checkEnd() throws(MessagePackError) {
+            guard offset == buffer.count else {
+                throw MessagePackError("\(buffer.count - offset) trailing bytes after the value")
+            }
+        }
+
+        /// The kind of the next value, without reading it.
+        public func peekKind() throws(MessagePackError) -> Value.Kind {
+            var copy = self
+            switch try copy.header() {
+            case .null: return .null
+            case .bool: return .bool
+            case .int, .uint: return .integer
+            case .double: return .float
+            case .string: return .string
+            case .bytes: return .bytes
+            case .array: return .array
+            case .map: return .map
+            }
+        }
+
+        /// Reads a map header and returns its number of entries (the caller reads them), or
+        /// returns nil and reads nothing when the next value is not a map.
+        public mutating func readMapHeader() throws(MessagePackError) -> Int? {
+            var copy = self
+            guard case .map(let count) = try copy.header() else { return nil }
+            try copy.checkRoom(count, bytesEach: 2)
+            self = copy
+            return count
+        }
+
+        /// Reads a string and returns its checked UTF-8 bytes (borrowed from the buffer), or
+        /// returns nil and reads nothing when the next value is not a string.
+        public mutating func readStringBytes() throws(MessagePackError) -> UnsafeRawBufferPointer? {
+            var copy = self
+            guard case .string(let count) = try copy.header() else { return nil }
+            let bytes = try copy.stringBytes(count: count)
+            self = copy
+            return bytes
+        }
+
+        // MARK: Type bytes
+
+        /// What a type byte announces: a whole scalar, or the length of what follows. Plain
+        /// data, so reading one copies no reference.
+        private enum Header {
+            case null
+            case bool(Bool)
+            case int(Int64)
+            case uint(UInt64)
+            case double(Double)
+            case string(Int)
+            case bytes(Int)
+            case array(Int)
+            case map(Int)
+        }
+
+        /// Reads a type byte and any length or scalar payload after it.
+        private mutating func header() throws(MessagePackError) -> Header {
             let code = try byte()
             switch code {
             case 0x00...0x7f: return .int(Int64(code))
-            case 0x80...0x8f: return try readMap(count: Int(code & 0x0f), depth: depth)
-            case 0x90...0x9f: return try readArray(count: Int(code & 0x0f), depth: depth)
-            case 0xa0...0xbf: return .string(try string(count: Int(code & 0x1f)))
+            case 0x80...0x8f: return .map(Int(code & 0x0f))
+            case 0x90...0x9f: return .array(Int(code & 0x0f))
+            case 0xa0...0xbf: return .string(Int(code & 0x1f))
             case 0xc0: return .null
             case 0xc2: return .bool(false)
             case 0xc3: return .bool(true)
-            case 0xc4: return .bytes(try raw(count: Int(try number(1))))
-            case 0xc5: return .bytes(try raw(count: Int(try number(2))))
-            case 0xc6: return .bytes(try raw(count: Int(try number(4))))
+            case 0xc4: return .bytes(Int(try number(1)))
+            case 0xc5: return .bytes(Int(try number(2)))
+            case 0xc6: return .bytes(Int(try number(4)))
             case 0xc7, 0xc8, 0xc9, 0xd4...0xd8:
                 throw MessagePackError("msgpack extension type 0x\(String(code, radix: 16)) is not supported")
             case 0xca: return .double(Double(Float(bitPattern: UInt32(try number(4)))))
@@ -189,36 +295,24 @@ public enum MessagePack {
             case 0xd1: return .int(Int64(Int16(truncatingIfNeeded: try number(2))))
             case 0xd2: return .int(Int64(Int32(truncatingIfNeeded: try number(4))))
             case 0xd3: return .int(Int64(bitPattern: try number(8)))
-            case 0xd9: return .string(try string(count: Int(try number(1))))
-            case 0xda: return .string(try string(count: Int(try number(2))))
-            case 0xdb: return .string(try string(count: Int(try number(4))))
-            case 0xdc: return try readArray(count: Int(try number(2)), depth: depth)
-            case 0xdd: return try readArray(count: Int(try number(4)), depth: depth)
-            case 0xde: return try readMap(count: Int(try number(2)), depth: depth)
-            case 0xdf: return try readMap(count: Int(try number(4)), depth: depth)
+            case 0xd9: return .string(Int(try number(1)))
+            case 0xda: return .string(Int(try number(2)))
+            case 0xdb: return .string(Int(try number(4)))
+            case 0xdc: return .array(Int(try number(2)))
+            case 0xdd: return .array(Int(try number(4)))
+            case 0xde: return .map(Int(try number(2)))
+            case 0xdf: return .map(Int(try number(4)))
             case 0xe0...0xff: return .int(Int64(Int8(bitPattern: code)))
             default: throw MessagePackError("invalid msgpack type byte 0xc1 at offset \(offset - 1)")
             }
         }
 
-        private mutating func readArray(count: Int, depth: Int) throws(MessagePackError) -> Value {
-            // Every element takes at least one byte: a count larger than what is left is a lie.
-            guard count <= buffer.count - offset else { throw truncated(count) }
-            var values: [Value] = []
-            values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try read(depth: depth + 1)) }
-            return .array(values)
-        }
+        // MARK: Payloads
 
-        private mutating func readMap(count: Int, depth: Int) throws(MessagePackError) -> Value {
-            guard count <= (buffer.count - offset) / 2 else { throw truncated(count * 2) }
-            var entries: [ValueMap.Entry] = []
-            entries.reserveCapacity(count)
-            for _ in 0..<count {
-                let key = try read(depth: depth + 1)
-                entries.append(ValueMap.Entry(key: key, value: try read(depth: depth + 1)))
-            }
-            return .map(ValueMap(entries))
+        /// Every element takes at least `bytesEach` bytes: a count larger than what is left
+        /// is a lie, refused before anything is reserved for it.
+        private func checkRoom(_ count: Int, bytesEach: Int) throws(MessagePackError) {
+            guard count <= (buffer.count - offset) / bytesEach else { throw truncated(count * bytesEach) }
         }
 
         private mutating func byte() throws(MessagePackError) -> UInt8 {
@@ -235,20 +329,29 @@ public enum MessagePack {
             return value
         }
 
-        private mutating func raw(count: Int) throws(MessagePackError) -> [UInt8] {
+        /// The next `count` bytes, borrowed from the buffer.
+        private mutating func advance(_ count: Int) throws(MessagePackError) -> UnsafeRawBufferPointer {
             guard buffer.count - offset >= count else { throw truncated(count) }
             defer { offset += count }
-            return Array(buffer[offset..<(offset + count)])
+            return UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
+        }
+
+        private mutating func stringBytes(count: Int) throws(MessagePackError) -> UnsafeRawBufferPointer {
+            let start = offset
+            let bytes = try advance(count)
+            guard UTF8Validation.isValid(bytes) else {
+                throw MessagePackError("invalid UTF-8 in a string at offset \(start)")
+            }
+            return bytes
         }
 
         private mutating func string(count: Int) throws(MessagePackError) -> String {
-            guard buffer.count - offset >= count else { throw truncated(count) }
-            let slice = UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
-            guard let string = String(validating: slice, as: UTF8.self) else {
-                throw MessagePackError("invalid UTF-8 in a string at offset \(offset)")
-            }
-            offset += count
-            return string
+            // Checked above, so decoding repairs nothing; String(decoding:) is the fast path.
+            String(decoding: try stringBytes(count: count), as: UTF8.self)
+        }
+
+        private func tooDeep() -> MessagePackError {
+            MessagePackError("nesting deeper than \(MessagePack.maximumDepth) levels")
         }
 
         private func truncated(_ needed: Int) -> MessagePackError {

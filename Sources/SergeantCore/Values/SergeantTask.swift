@@ -57,34 +57,155 @@ extension SergeantTask {
 
     /// Reads a task from msgpack bytes; fields Python would default may be absent.
     public init(messagePack bytes: [UInt8]) throws(TaskDecodingError) {
-        let value: Value
-        do { value = try MessagePack.decode(bytes) } catch { throw TaskDecodingError(error.description) }
-        try self.init(value: value)
+        self = try bytes.withUnsafeBytes { buffer in
+            Result { () throws(TaskDecodingError) in try Self.read(buffer, decodingKwargs: true) }
+        }.get()
     }
 
-    /// Reads a task from a decoded `{"__task__": {...}}` value.
+    /// Reads a task from msgpack bytes borrowed from elsewhere (the plugin side of the ABI).
+    public init(messagePack buffer: UnsafeRawBufferPointer) throws(TaskDecodingError) {
+        self = try Self.read(buffer, decodingKwargs: true)
+    }
+
+    /// Checks that bytes are a task ``init(messagePack:)`` reads, without building it: the
+    /// host's check before it hands the bytes to a plugin, which decodes them itself.
+    public static func validate(messagePack bytes: [UInt8]) throws(TaskDecodingError) {
+        _ = try bytes.withUnsafeBytes { buffer in
+            Result { () throws(TaskDecodingError) in try read(buffer, decodingKwargs: false) }
+        }.get()
+    }
+
+    /// Reads a task from a decoded `{"__task__": {...}}` value (the JSON serializer).
     public init(value: Value) throws(TaskDecodingError) {
-        guard let fields = value["__task__"]?.mapValue else {
-            throw TaskDecodingError("not a sergeant task: expected a map with a \"__task__\" map, got \(value.kindName)")
+        guard let fields = value["__task__"]?.mapValue else { throw Self.notATask(value.kind) }
+        self.init(date: .nan)
+        for entry in fields.entries {
+            guard let name = entry.key.stringValue.flatMap(Field.init(rawValue:)) else { continue }
+            try name.check(entry.value.kind)
+            switch name {
+            case .kwargs: kwargs = entry.value.mapValue ?? kwargs
+            case .traceID: traceID = entry.value.stringValue
+            case .date: date = entry.value.doubleValue ?? date
+            case .runCount: runCount = try Field.runCount(entry.value)
+            }
         }
-        self.init()
-        if let kwargs = fields["kwargs"] {
-            guard let map = kwargs.mapValue else { throw TaskDecodingError("kwargs is \(kwargs.kindName), expected a map") }
-            self.kwargs = map
+        if date.isNaN { date = unixTime() }
+    }
+
+    // MARK: Reading msgpack
+
+    /// The fields of `__task__`, and the kinds of value each accepts (both readers check
+    /// them here).
+    private enum Field: String {
+        case kwargs
+        case traceID = "trace_id"
+        case date
+        case runCount = "run_count"
+
+        func check(_ kind: Value.Kind) throws(TaskDecodingError) {
+            let expected: String
+            switch self {
+            case .kwargs where kind == .map: return
+            case .kwargs: expected = "a map"
+            case .traceID where kind == .null || kind == .string: return
+            case .traceID: expected = "a string"
+            case .date where kind == .integer || kind == .float: return
+            case .date: expected = "a number"
+            case .runCount where kind == .integer: return
+            case .runCount: expected = "an integer"
+            }
+            throw TaskDecodingError("\(rawValue) is \(kind.name), expected \(expected)")
         }
-        if let traceID = fields["trace_id"], !traceID.isNull {
-            guard let string = traceID.stringValue else { throw TaskDecodingError("trace_id is \(traceID.kindName), expected a string") }
-            self.traceID = string
+
+        /// run_count as an Int (a msgpack integer may not fit).
+        static func runCount(_ value: Value) throws(TaskDecodingError) -> Int {
+            guard let number = value.intValue else { throw TaskDecodingError("run_count \(value) is out of range") }
+            return number
         }
-        if let date = fields["date"] {
-            guard let number = date.doubleValue else { throw TaskDecodingError("date is \(date.kindName), expected a number") }
-            self.date = number
-        }
-        if let runCount = fields["run_count"] {
-            guard let number = runCount.intValue else { throw TaskDecodingError("run_count is \(runCount.kindName), expected an integer") }
-            self.runCount = number
+
+        /// The field a map key names, read without making a String of it.
+        init?(bytes: UnsafeRawBufferPointer) {
+            if equal(bytes, "kwargs") {
+                self = .kwargs
+            } else if equal(bytes, "trace_id") {
+                self = .traceID
+            } else if equal(bytes, "date") {
+                self = .date
+            } else if equal(bytes, "run_count") {
+                self = .runCount
+            } else {
+                return nil
+            }
         }
     }
+
+    private static func notATask(_ kind: Value.Kind) -> TaskDecodingError {
+        TaskDecodingError("not a sergeant task: expected a map with a \"__task__\" map, got \(kind.name)")
+    }
+
+    /// Reads the task straight from the bytes; with `decodingKwargs` false the kwargs are
+    /// only checked (the result then has none).
+    private static func read(_ buffer: UnsafeRawBufferPointer, decodingKwargs: Bool) throws(TaskDecodingError) -> SergeantTask {
+        var reader = MessagePack.Reader(buffer: buffer)
+        var task = SergeantTask(date: .nan)
+        do {
+            let kind = try reader.peekKind()
+            guard let count = try reader.readMapHeader() else {
+                // Bytes that are not msgpack at all say so, rather than "not a task".
+                try MessagePack.check(buffer)
+                throw notATask(kind)
+            }
+            var found = false
+            for _ in 0..<count {
+                // Keys other than the first "__task__" are passed over, as the value reader does.
+                guard !found, let key = try reader.readStringBytes() else {
+                    try reader.skip(depth: 1)
+                    try reader.skip(depth: 1)
+                    continue
+                }
+                guard equal(key, "__task__") else {
+                    try reader.skip(depth: 1)
+                    continue
+                }
+                guard let fields = try reader.readMapHeader() else { throw notATask(kind) }
+                found = true
+                for _ in 0..<fields {
+                    guard let key = try reader.readStringBytes() else {
+                        try reader.skip(depth: 2)
+                        try reader.skip(depth: 2)
+                        continue
+                    }
+                    guard let field = Field(bytes: key) else {
+                        try reader.skip(depth: 2)
+                        continue
+                    }
+                    try field.check(try reader.peekKind())
+                    switch field {
+                    case .kwargs where decodingKwargs: task.kwargs = try reader.read(depth: 2).mapValue ?? ValueMap()
+                    case .traceID where decodingKwargs: task.traceID = try reader.read(depth: 2).stringValue
+                    case .date: task.date = try reader.read(depth: 2).doubleValue ?? .nan
+                    case .runCount: task.runCount = try Field.runCount(try reader.read(depth: 2))
+                    default: try reader.skip(depth: 2)
+                    }
+                }
+            }
+            guard found else { throw notATask(kind) }
+            try reader.checkEnd()
+        } catch let error as TaskDecodingError {
+            throw error
+        } catch {
+            throw TaskDecodingError("\(error)")
+        }
+        if task.date.isNaN { task.date = unixTime() }
+        return task
+    }
+}
+
+/// True when `bytes` are the literal's UTF-8 bytes (a memcmp, no String made).
+private func equal(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+    guard bytes.count == literal.utf8CodeUnitCount else { return false }
+    guard let base = bytes.baseAddress else { return true }
+    return memcmp(base, literal.utf8Start, bytes.count) == 0
 }
 
 // MARK: - TaskDecodingError
@@ -104,19 +225,41 @@ public struct TaskDecodingError: Error, Sendable, CustomStringConvertible {
 }
 
 extension Value {
-    /// A short name of the value's type, for error messages.
-    public var kindName: String {
-        switch self {
-        case .null: return "nil"
-        case .bool: return "a boolean"
-        case .int, .uint: return "an integer"
-        case .double: return "a float"
-        case .string: return "a string"
-        case .bytes: return "bytes"
-        case .array: return "an array"
-        case .map: return "a map"
+    /// What sort of value this is, as error messages name it.
+    public enum Kind: Sendable, Equatable {
+        case null, bool, integer, float, string, bytes, array, map
+
+        /// "nil", "a boolean", "an integer", ...
+        public var name: String {
+            switch self {
+            case .null: return "nil"
+            case .bool: return "a boolean"
+            case .integer: return "an integer"
+            case .float: return "a float"
+            case .string: return "a string"
+            case .bytes: return "bytes"
+            case .array: return "an array"
+            case .map: return "a map"
+            }
         }
     }
+
+    /// What sort of value this is.
+    public var kind: Kind {
+        switch self {
+        case .null: return .null
+        case .bool: return .bool
+        case .int, .uint: return .integer
+        case .double: return .float
+        case .string: return .string
+        case .bytes: return .bytes
+        case .array: return .array
+        case .map: return .map
+        }
+    }
+
+    /// A short name of the value's type, for error messages.
+    public var kindName: String { kind.name }
 }
 
 /// The current unix time with sub-second precision.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SergeantABI
 import SergeantCore
 
@@ -66,11 +66,12 @@ public final class PluginWorker: @unchecked Sendable {
 
     /// Calls `work`; the returned value comes back in ``Result/value``.
     public func work(_ task: [UInt8]) -> Result {
-        let value = OutputBuffer()
+        var value: [[UInt8]] = []
         var result = withTask(task) { bytes, length, error in
-            value.withOutput { table.work?(table.worker, bytes, length, $0, error) }
+            OutputBuffer.withOutput(into: &value) { table.work?(table.worker, bytes, length, $0, error) }
         }
-        result.value = value.items.first ?? [0xc0]
+        // Nothing written: work returned nothing (msgpack nil).
+        result.value = value.first ?? [0xc0]
         return result
     }
 
@@ -128,10 +129,11 @@ public final class PluginWorker: @unchecked Sendable {
     // MARK: Calling
 
     private func call(_ body: (UnsafePointer<sergeant_output>) -> sergeant_status?) -> Result {
-        let error = OutputBuffer()
+        // Nothing is allocated for the message unless the plugin writes one.
+        var message: [[UInt8]] = []
         // A function the plugin does not provide is a handler that does nothing.
-        let code = error.withOutput { body($0) } ?? SERGEANT_OK
-        return Result(status: PluginStatus(code: code), message: error.text, value: [])
+        let code = OutputBuffer.withOutput(into: &message) { body($0) } ?? SERGEANT_OK
+        return Result(status: PluginStatus(code: code), message: OutputBuffer.text(of: message), value: [])
     }
 
     private func withTask(_ task: [UInt8],
