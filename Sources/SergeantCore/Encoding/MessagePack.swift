@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // MARK: - MessagePack
 
 /// msgpack as Python's `msgpack` package writes it with `use_bin_type=True`: the smallest
@@ -251,6 +257,25 @@ public enum MessagePack {
             return bytes
         }
 
+        /// Reads the next byte when it is `expected`; otherwise reads nothing.
+        @inline(__always)
+        public mutating func readByte(_ expected: UInt8) -> Bool {
+            guard offset < buffer.count, buffer[offset] == expected else { return false }
+            offset += 1
+            return true
+        }
+
+        /// Reads the next value when it is this short ASCII string (a fixstr, compared byte
+        /// for byte); otherwise reads nothing.
+        @inline(__always)
+        public mutating func readString(equalTo literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard count < 32, buffer.count - offset > count, buffer[offset] == 0xa0 | UInt8(count),
+                  memcmp(buffer.baseAddress! + offset + 1, literal.utf8Start, count) == 0 else { return false }
+            offset += 1 + count
+            return true
+        }
+
         // MARK: Type bytes
 
         /// What a type byte announces: a whole scalar, or the length of what follows. Plain
@@ -268,6 +293,7 @@ public enum MessagePack {
         }
 
         /// Reads a type byte and any length or scalar payload after it.
+        @inline(__always)
         private mutating func header() throws(MessagePackError) -> Header {
             let code = try byte()
             switch code {
@@ -311,16 +337,19 @@ public enum MessagePack {
 
         /// Every element takes at least `bytesEach` bytes: a count larger than what is left
         /// is a lie, refused before anything is reserved for it.
+        @inline(__always)
         private func checkRoom(_ count: Int, bytesEach: Int) throws(MessagePackError) {
             guard count <= (buffer.count - offset) / bytesEach else { throw truncated(count * bytesEach) }
         }
 
+        @inline(__always)
         private mutating func byte() throws(MessagePackError) -> UInt8 {
             guard offset < buffer.count else { throw truncated(1) }
             defer { offset += 1 }
             return buffer[offset]
         }
 
+        @inline(__always)
         private mutating func number(_ count: Int) throws(MessagePackError) -> UInt64 {
             guard buffer.count - offset >= count else { throw truncated(count) }
             var value: UInt64 = 0
@@ -330,6 +359,7 @@ public enum MessagePack {
         }
 
         /// The next `count` bytes, borrowed from the buffer.
+        @inline(__always)
         private mutating func advance(_ count: Int) throws(MessagePackError) -> UnsafeRawBufferPointer {
             guard buffer.count - offset >= count else { throw truncated(count) }
             defer { offset += count }

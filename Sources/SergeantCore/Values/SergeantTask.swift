@@ -143,9 +143,42 @@ extension SergeantTask {
         TaskDecodingError("not a sergeant task: expected a map with a \"__task__\" map, got \(kind.name)")
     }
 
+    /// The layout Python sergeant and ``messagePack()`` write, read without looking keys up:
+    /// `{"__task__": {"kwargs": map, "trace_id": nil|str, "date": float, "run_count": int}}`
+    /// in that order. Nil for anything else, which the general reader below then reads (or
+    /// refuses with the reason).
+    private static func readCanonical(_ buffer: UnsafeRawBufferPointer, decodingKwargs: Bool) -> SergeantTask? {
+        var reader = MessagePack.Reader(buffer: buffer)
+        guard reader.readByte(0x81), reader.readString(equalTo: "__task__"), reader.readByte(0x84),
+              reader.readString(equalTo: "kwargs") else { return nil }
+        var task = SergeantTask(date: 0)
+        do {
+            guard try reader.peekKind() == .map else { return nil }
+            if decodingKwargs {
+                task.kwargs = try reader.read(depth: 2).mapValue ?? ValueMap()
+            } else {
+                try reader.skip(depth: 2)
+            }
+            guard reader.readString(equalTo: "trace_id") else { return nil }
+            if !reader.readByte(0xc0) {
+                guard let traceID = try reader.readStringBytes() else { return nil }
+                if decodingKwargs { task.traceID = String(decoding: traceID, as: UTF8.self) }
+            }
+            guard reader.readString(equalTo: "date"), case .double(let date) = try reader.read(depth: 2),
+                  reader.readString(equalTo: "run_count"), let runCount = try reader.read(depth: 2).intValue else { return nil }
+            task.date = date
+            task.runCount = runCount
+            try reader.checkEnd()
+        } catch {
+            return nil
+        }
+        return task
+    }
+
     /// Reads the task straight from the bytes; with `decodingKwargs` false the kwargs are
     /// only checked (the result then has none).
     private static func read(_ buffer: UnsafeRawBufferPointer, decodingKwargs: Bool) throws(TaskDecodingError) -> SergeantTask {
+        if let task = readCanonical(buffer, decodingKwargs: decodingKwargs) { return task }
         var reader = MessagePack.Reader(buffer: buffer)
         var task = SergeantTask(date: .nan)
         do {
