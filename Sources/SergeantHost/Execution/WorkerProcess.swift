@@ -104,6 +104,8 @@ public final class WorkerProcess {
     /// The in-flight record pulls go to, nil for at-most-once.
     var inFlight: String? { config.atLeastOnce ? workerID : nil }
     var logger: Logger { host.logger }
+    /// The threaded executor's threads, started with the first batch.
+    private var executorThreads: ExecutorThreads?
     private var tasksDone = 0
     private var outcomes: [String: Int] = [:]
 
@@ -239,12 +241,10 @@ public final class WorkerProcess {
     /// Runs tasks on up to `threads` threads at once (sergeant's threaded executor); a task
     /// that fails does not disturb the others.
     func executeConcurrently(_ tasks: [PoppedTask], threads: Int) -> [TaskOutcome?] {
-        let state = ConcurrentBatch(tasks: tasks, dispatcher: dispatcher)
-        let workers = (0..<min(threads, tasks.count)).map { _ in
-            WorkerThread { state.drain() }
-        }
-        workers.forEach { $0.join() }
-        return state.results
+        let batch = ConcurrentBatch(tasks: tasks, dispatcher: dispatcher)
+        if executorThreads == nil { executorThreads = ExecutorThreads(count: threads) }
+        executorThreads?.run(batch)
+        return batch.results
     }
 
     // MARK: Timeouts
@@ -425,28 +425,18 @@ final class ConcurrentBatch: @unchecked Sendable {
 
 // MARK: - WorkerThread
 
-/// A joinable pthread running a closure.
-final class WorkerThread: @unchecked Sendable {
-    private var thread = pthread_t()
-
-    init(_ body: @escaping @Sendable () -> Void) {
+/// Threads of a worker process: the watchdog, the heartbeat and the executor's threads.
+enum WorkerThread {
+    /// Starts a thread nobody waits for; it runs `body` and ends.
+    static func detach(_ body: @escaping @Sendable () -> Void) {
+        var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         pthread_create(&thread, nil, { argument in
             let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
             box.body()
             return nil
         }, box)
-    }
-
-    /// Waits for the thread to end.
-    func join() {
-        pthread_join(thread, nil)
-    }
-
-    /// Starts a thread nobody waits for.
-    static func detach(_ body: @escaping @Sendable () -> Void) {
-        let thread = WorkerThread(body)
-        pthread_detach(thread.thread)
+        pthread_detach(thread)
     }
 
     private final class Box {
