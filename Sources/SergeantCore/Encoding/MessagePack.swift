@@ -94,6 +94,13 @@ public enum MessagePack {
             }
         }
 
+        /// Appends a string known when compiling (a map key), without making a String.
+        public mutating func write(key: StaticString) {
+            let count = key.utf8CodeUnitCount
+            writeHeader(count: count, small: (0xa0, 32), codes: (0xd9, 0xda, 0xdb))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: count))
+        }
+
         /// Appends an optional string (nil when absent).
         public mutating func write(string: String?) {
             if let string { write(string: string) } else { bytes.append(0xc0) }
@@ -129,7 +136,7 @@ public enum MessagePack {
         }
 
         /// Appends bytes that already are one encoded msgpack value.
-        public mutating func write(encoded: some Sequence<UInt8>) {
+        public mutating func write(encoded: [UInt8]) {
             bytes.append(contentsOf: encoded)
         }
 
@@ -146,11 +153,10 @@ public enum MessagePack {
             }
         }
 
+        /// Appends the low `count` bytes of `number`, big-endian.
         private mutating func append(_ number: UInt64, count: Int) {
-            var shift = (count - 1) * 8
-            while shift >= 0 {
-                bytes.append(UInt8(truncatingIfNeeded: number >> UInt64(shift)))
-                shift -= 8
+            withUnsafeBytes(of: number.bigEndian) { all in
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[(8 - count)...]))
             }
         }
     }

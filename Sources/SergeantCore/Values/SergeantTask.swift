@@ -35,24 +35,33 @@ public struct SergeantTask: Sendable, Hashable {
 extension SergeantTask {
     /// The task as msgpack bytes, byte for byte as Python sergeant's msgpack serializer writes it.
     public func messagePack() -> [UInt8] {
-        Self.messagePack(encodedKwargs: MessagePack.encode(.map(kwargs)), traceID: traceID, date: date, runCount: runCount)
+        var writer = MessagePack.Writer(capacity: 96)
+        Self.write(to: &writer, traceID: traceID, date: date, runCount: runCount) { $0.write(.map(kwargs)) }
+        return writer.bytes
     }
 
     /// Task bytes around kwargs that are already msgpack (a map), without decoding them.
     public static func messagePack(encodedKwargs: [UInt8], traceID: String?, date: Double, runCount: Int) -> [UInt8] {
         var writer = MessagePack.Writer(capacity: 64 + encodedKwargs.count)
-        writer.writeMapHeader(count: 1)
-        writer.write(string: "__task__")
-        writer.writeMapHeader(count: 4)
-        writer.write(string: "kwargs")
-        writer.write(encoded: encodedKwargs)
-        writer.write(string: "trace_id")
-        writer.write(string: traceID)
-        writer.write(string: "date")
-        writer.write(double: date)
-        writer.write(string: "run_count")
-        writer.write(int: Int64(runCount))
+        write(to: &writer, traceID: traceID, date: date, runCount: runCount) { $0.write(encoded: encodedKwargs) }
         return writer.bytes
+    }
+
+    /// `{"__task__": {"kwargs": ..., "trace_id": ..., "date": ..., "run_count": ...}}`, in
+    /// Python's order.
+    private static func write(to writer: inout MessagePack.Writer, traceID: String?, date: Double, runCount: Int,
+                              kwargs: (inout MessagePack.Writer) -> Void) {
+        writer.writeMapHeader(count: 1)
+        writer.write(key: "__task__")
+        writer.writeMapHeader(count: 4)
+        writer.write(key: "kwargs")
+        kwargs(&writer)
+        writer.write(key: "trace_id")
+        writer.write(string: traceID)
+        writer.write(key: "date")
+        writer.write(double: date)
+        writer.write(key: "run_count")
+        writer.write(int: Int64(runCount))
     }
 
     /// Reads a task from msgpack bytes; fields Python would default may be absent.
