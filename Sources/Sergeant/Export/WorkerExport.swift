@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 import SergeantABI
 
 // MARK: - Exporting worker classes
@@ -62,8 +61,8 @@ enum WorkerTable {
         table.config = { instance, config, error in
             guard let worker = instance.map(WorkerTable.worker) else { return SERGEANT_INVALID }
             do {
-                let encoder = JSONEncoder()
-                write(Array(try encoder.encode(worker.config)), to: config)
+                // msgpack of the configuration's Value: no JSON (nor Foundation) on either side.
+                write(MessagePack.encode(try ValueEncoder().encode(worker.config)), to: config)
                 return SERGEANT_OK
             } catch let failure {
                 write("the worker's configuration cannot be encoded: \(failure)", to: error)

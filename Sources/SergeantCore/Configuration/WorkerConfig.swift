@@ -8,8 +8,9 @@ import Darwin
 
 /// A worker's configuration, field for field Python sergeant's `WorkerConfig`.
 ///
-/// It crosses the plugin boundary as JSON with sergeant's snake_case field names; every
-/// field but `name` may be left out and takes sergeant's default.
+/// It crosses the plugin boundary as a map with sergeant's snake_case field names (msgpack
+/// of its ``ValueEncoder`` value from Swift plugins, JSON from plugins in other languages);
+/// every field but `name` may be left out and takes sergeant's default.
 public struct WorkerConfig: Codable, Sendable, Hashable {
     /// The worker's name, which is also its queue's name.
     public var name: String
@@ -83,7 +84,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         case maxTaskSize = "max_task_size"
     }
 
-    /// Decodes JSON in which every field but `name` is optional.
+    /// Decodes a map in which every field but `name` is optional.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = WorkerConfig(name: "")

@@ -1,38 +1,36 @@
-import FoundationEssentials
-
 // MARK: - Codable bridge
 
 extension ValueMap {
-    /// Decodes the kwargs into a `Decodable` type, as if they were a JSON object: bytes
-    /// become base64 strings (what `Data` decodes from), maps become objects.
+    /// Decodes the kwargs into a `Decodable` type with ``ValueDecoder``: maps become structs,
+    /// bytes decode as `[UInt8]` or `Data`.
     ///
     /// ```swift
     /// struct Parameters: Decodable { let someParameter: String }
     /// let parameters = try task.kwargs.decode(Parameters.self, keyDecodingStrategy: .convertFromSnakeCase)
     /// ```
     public func decode<T: Decodable>(_ type: T.Type = T.self,
-                                     keyDecodingStrategy: JSONDecoder.KeyDecodingStrategy = .useDefaultKeys) throws -> T {
+                                     keyDecodingStrategy: ValueDecoder.KeyDecodingStrategy = .useDefaultKeys) throws -> T {
         try Value.map(self).decode(type, keyDecodingStrategy: keyDecodingStrategy)
     }
 }
 
 extension Value {
-    /// Decodes this value into a `Decodable` type through its JSON form.
+    /// Decodes this value into a `Decodable` type with ``ValueDecoder``.
     public func decode<T: Decodable>(_ type: T.Type = T.self,
-                                     keyDecodingStrategy: JSONDecoder.KeyDecodingStrategy = .useDefaultKeys) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = keyDecodingStrategy
-        return try decoder.decode(type, from: Data(jsonText.utf8))
+                                     keyDecodingStrategy: ValueDecoder.KeyDecodingStrategy = .useDefaultKeys) throws -> T {
+        try ValueDecoder(keyDecodingStrategy: keyDecodingStrategy).decode(type, from: self)
     }
 
-    /// The value of an `Encodable` one (for `pushTask(kwargs:)`), through its JSON form.
-    public init<T: Encodable>(encoding value: T, keyEncodingStrategy: JSONEncoder.KeyEncodingStrategy = .useDefaultKeys) throws {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = keyEncodingStrategy
-        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
-        self = try Value(json: text)
+    /// The value of an `Encodable` one (for `pushTask(kwargs:)`), with ``ValueEncoder``:
+    /// structs become maps, `[UInt8]` and `Data` bytes.
+    public init<T: Encodable>(encoding value: T, keyEncodingStrategy: ValueEncoder.KeyEncodingStrategy = .useDefaultKeys) throws {
+        self = try ValueEncoder(keyEncodingStrategy: keyEncodingStrategy).encode(value)
     }
+}
 
+// MARK: - JSON text
+
+extension Value {
     /// The value as JSON text: bytes as base64 strings, non-string keys as their description,
     /// non-finite floats as null.
     public var jsonText: String {
@@ -49,7 +47,7 @@ extension Value {
         case .uint(let number): text += String(number)
         case .double(let number): text += number.isFinite ? String(number) : "null"
         case .string(let string): Value.writeJSONString(string, to: &text)
-        case .bytes(let bytes): Value.writeJSONString(Data(bytes).base64EncodedString(), to: &text)
+        case .bytes(let bytes): Value.writeJSONString(base64(bytes), to: &text)
         case .array(let values):
             text += "["
             for (index, element) in values.enumerated() {
@@ -86,4 +84,23 @@ extension Value {
         }
         text += "\""
     }
+}
+
+/// Standard base64 with padding (RFC 4648), as `Data.base64EncodedString()`.
+func base64(_ bytes: [UInt8]) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var output: [UInt8] = []
+    output.reserveCapacity((bytes.count + 2) / 3 * 4)
+    var index = 0
+    while index < bytes.count {
+        let count = min(3, bytes.count - index)
+        var group = UInt32(bytes[index]) << 16
+        if count > 1 { group |= UInt32(bytes[index + 1]) << 8 }
+        if count > 2 { group |= UInt32(bytes[index + 2]) }
+        for position in 0..<4 {
+            output.append(position <= count ? alphabet[Int(group >> (18 - 6 * UInt32(position)) & 0x3f)] : UInt8(ascii: "="))
+        }
+        index += 3
+    }
+    return String(decoding: output, as: UTF8.self)
 }
