@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 //
-// sergeant for Swift: one package holding the libraries, the two executables and the tests.
+// sergeant for Swift: one package holding the libraries, the executables and the tests.
 // Worker plugins live in their own packages under Plugins-Examples/ and depend on the
 // `Sergeant` product of this one.
 import PackageDescription
@@ -11,8 +11,10 @@ let package = Package(
     products: [
         /// The SDK a worker plugin imports (`import Sergeant`).
         .library(name: "Sergeant", targets: ["Sergeant"]),
-        /// The supervisor that spawns workers and loads plugins.
+        /// The supervisor that spawns the worker processes.
         .executable(name: "sergeant-host", targets: ["sergeant-host"]),
+        /// A worker process, which loads the plugin; sergeant-host starts it from its own directory.
+        .executable(name: "sergeant-worker", targets: ["sergeant-worker"]),
         /// The producer and admin command line.
         .executable(name: "sergeant", targets: ["sergeant"]),
     ],
@@ -88,6 +90,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        /// No ArgumentParser here: it would load FoundationEssentials into every worker process.
+        .executableTarget(name: "sergeant-worker", dependencies: ["SergeantHost"]),
         .executableTarget(
             name: "sergeant",
             dependencies: [

@@ -36,6 +36,7 @@ else
 fi
 
 swift build -c release --scratch-path "$scratch" --product sergeant-host
+swift build -c release --scratch-path "$scratch" --product sergeant-worker
 swift build -c release --scratch-path "$scratch" --product sergeant-bench
 swift build -c release --disable-build-manifest-caching --package-path Plugins-Examples/benchmark
 cc -O2 -Wall -Wextra -Werror bench/raw_redis.c -o "$scratch/raw_redis" -lhiredis

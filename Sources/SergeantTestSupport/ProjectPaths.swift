@@ -12,19 +12,22 @@ public enum ProjectPaths {
     /// `../shared/vectors/python-sergeant-0.27-tasks.json` beside the repository.
     public static let pythonVectors = root.deletingLastPathComponent().appendingPathComponent("shared/vectors/python-sergeant-0.27-tasks.json")
 
-    /// The directory holding `sergeant` and `sergeant-host` (SERGEANT_BIN or .build/debug).
+    /// The directory holding `sergeant`, `sergeant-host` and `sergeant-worker` (SERGEANT_BIN or .build/debug).
     public static var binaries: URL {
         if let path = ProcessInfo.processInfo.environment["SERGEANT_BIN"] { return URL(fileURLWithPath: path) }
         return root.appendingPathComponent(".build/debug")
     }
 
-    /// A built executable of this package.
+    /// A built executable of this package. `sergeant-host` comes with the `sergeant-worker`
+    /// beside it that its worker processes run.
     public static func executable(_ name: String) throws -> String {
-        let path = binaries.appendingPathComponent(name).path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw SupportError("\(path) is missing; run `make test` (it builds the executables first)")
+        for needed in name == "sergeant-host" ? [name, "sergeant-worker"] : [name] {
+            let path = binaries.appendingPathComponent(needed).path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw SupportError("\(path) is missing; run `make test` (it builds the executables first)")
+            }
         }
-        return path
+        return binaries.appendingPathComponent(name).path
     }
 
     /// The .so of example plugin `name` under Plugins-Examples (built by `make examples`).

@@ -38,7 +38,8 @@ final class Bench {
         pythonPath = absolute(options.python)
         rawPath = absolute(options.raw)
         benchDirectory = absolute(options.benchDirectory)
-        for (path, what) in [(hostPath, "sergeant-host (release)"), (pushPath, "sergeant-bench (release)"),
+        for (path, what) in [(hostPath, "sergeant-host (release)"), (absolute(options.bin + "/sergeant-worker"), "sergeant-worker (release)"),
+                             (pushPath, "sergeant-bench (release)"),
                              (pluginPath, "the benchmark plugin"), (pythonPath, "a Python with sergeant 0.27"),
                              (rawPath, "the raw hiredis loop"), (benchDirectory + "/python_bench.py", "bench/python_bench.py")]
         where !FileManager.default.fileExists(atPath: path) {

@@ -501,7 +501,7 @@ final class ChaosRun {
         guard FileManager.default.createFile(atPath: outputPath, contents: nil) else {
             throw SetupError("cannot create \(outputPath)")
         }
-        for name in ["sergeant", "sergeant-host"] where !FileManager.default.isExecutableFile(atPath: "\(settings.bin)/\(name)") {
+        for name in ["sergeant", "sergeant-host", "sergeant-worker"] where !FileManager.default.isExecutableFile(atPath: "\(settings.bin)/\(name)") {
             throw SetupError("\(settings.bin)/\(name) is missing; build it first (make chaos does)")
         }
         guard FileManager.default.fileExists(atPath: settings.plugin) else {

@@ -20,9 +20,12 @@ struct SergeantHostCommand: ParsableCommand {
             tasks from the queue the worker's configuration names. Workers that end are respawned;
             SIGTERM or SIGINT stops them all (each finishes its task first) and exits 0.
 
-            Exit codes: 0 stopped; 3 module not found; 4 module not loadable; 5 class not found;
-            6 ABI mismatch; 7 invalid worker configuration; 8 workers keep crashing at start;
-            64 bad arguments.
+            Worker processes run sergeant-worker, which must be in the same directory as
+            sergeant-host.
+
+            Exit codes: 0 stopped; 1 sergeant-worker missing or not startable; 3 module not found;
+            4 module not loadable; 5 class not found; 6 ABI mismatch; 7 invalid worker
+            configuration; 8 workers keep crashing at start; 64 bad arguments.
 
             Example:
               sergeant-host --worker-module=./libconsumer.so --worker-class=Worker --concurrent-workers=1
@@ -51,9 +54,6 @@ struct SergeantHostCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds workers get to finish their task after SIGTERM.")
     var gracePeriod: Double = 10
 
-    @Flag(name: .customLong("worker-process"), help: .hidden)
-    var workerProcess = false
-
     func validate() throws {
         guard concurrentWorkers >= 1 else {
             throw ValidationError("--concurrent-workers must be at least 1 (got \(concurrentWorkers))")
@@ -70,16 +70,15 @@ struct SergeantHostCommand: ParsableCommand {
     }
 
     func run() throws {
-        if workerProcess {
-            let code = WorkerProcess.run(modulePath: workerModule, className: workerClass,
-                                         overrides: .init(redisNodes: try redisNodes()))
-            // _exit, not exit: threads a plugin left running must neither delay the end of
-            // the worker nor deadlock it in atexit handlers (sergeant's example 9).
-            _exit(code)
-        }
         let logger = Logger(label: "supervisor") { SergeantLogHandler(label: $0, destination: .standardOutput) }
-        let arguments = [Environment.executablePath(), "--worker-process",
-                         "--worker-module", workerModule, "--worker-class", workerClass]
+        // Workers run a small executable of their own (no ArgumentParser, no Foundation), for
+        // the resident memory of each worker.
+        let worker: String
+        do { worker = try Supervisor.workerExecutable() } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        let arguments = [worker, "--worker-module", workerModule, "--worker-class", workerClass]
         var environment: [String] = []
         // The URL (with any password) goes to workers through the environment, not argv.
         if let url = redis { environment.append("SERGEANT_REDIS=\(url)") }

@@ -212,6 +212,35 @@ public final class Supervisor {
     }
 }
 
+// MARK: - Worker executable
+
+extension Supervisor {
+    /// The program worker processes run: `sergeant-worker`, installed beside `sergeant-host`.
+    public static let workerExecutableName = "sergeant-worker"
+
+    /// `sergeant-worker` in the directory of `hostPath` (by default the running executable,
+    /// symbolic links resolved). Throws a message naming the path when it is missing or not
+    /// executable.
+    public static func workerExecutable(besides hostPath: String = Environment.executablePath()) throws(MissingWorkerExecutable) -> String {
+        let directory = hostPath.lastIndex(of: "/").map { String(hostPath[..<$0]) } ?? "."
+        let path = directory + "/" + workerExecutableName
+        guard access(path, X_OK) == 0 else { throw MissingWorkerExecutable(path: path) }
+        return path
+    }
+}
+
+/// `sergeant-worker` is not beside `sergeant-host`.
+public struct MissingWorkerExecutable: Error, CustomStringConvertible {
+    /// Where it was looked for.
+    public let path: String
+
+    /// The path and what to do.
+    public var description: String {
+        "the worker executable \(path) is missing or not executable: worker processes run it, and it must be installed"
+            + " beside sergeant-host (`swift build` builds both)"
+    }
+}
+
 // MARK: - Helpers
 
 /// Resident memory of a process from `/proc/PID/statm`, in bytes.
