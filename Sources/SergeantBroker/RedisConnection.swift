@@ -56,6 +56,21 @@ public final class RedisConnection {
     private let logger: Logger
     /// SHA1 of each Lua script loaded on this connection, by script identity.
     private var scripts: [ObjectIdentifier: [UInt8]] = [:]
+    /// The commands of the current round trip in the wire format, reused between calls so a
+    /// command costs no allocation of its own.
+    @exclusivity(unchecked) private var request = RequestBuffer()
+
+    /// Test hook: makes the next round trip lose its connection, either before
+    /// anything is sent or after every command was sent and before any reply is read (the
+    /// reply is lost, the commands ran), after which the node refuses connections for
+    /// `unreachableFor` seconds. Settable from tests only (`@testable import`).
+    enum SimulatedFailure: Equatable {
+        case beforeSending
+        case afterSending(unreachableFor: Double)
+    }
+    var simulatedFailure: SimulatedFailure?
+    /// Until when ``simulatedFailure`` keeps the node unreachable.
+    private var simulatedOutageEnd = 0.0
 
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
@@ -72,25 +87,101 @@ public final class RedisConnection {
 
     /// Runs one command.
     public func command(_ arguments: [[UInt8]]) throws(BrokerError) -> RedisReply {
-        try pipeline([arguments])[0]
+        request.reset()
+        request.append(arguments)
+        return try roundTrip()
     }
 
     /// Runs one command given as strings.
     public func command(_ arguments: String...) throws(BrokerError) -> RedisReply {
-        try command(arguments.map { Array($0.utf8) })
+        request.reset()
+        request.append(arguments)
+        return try roundTrip()
     }
 
-    /// Sends every command, then reads every reply: one round trip.
+    /// Runs one command that `encode` writes straight into the request (``RequestBuffer``
+    /// `begin` and `add`), without arrays of arguments.
+    func command(_ encode: (inout RequestBuffer) -> Void) throws(BrokerError) -> RedisReply {
+        request.reset()
+        encode(&request)
+        precondition(request.commands == 1, "one command")
+        return try roundTrip()
+    }
+
+    /// Sends every command, then reads every reply: one round trip. After a connection
+    /// error the commands are sent again on a new connection, so they must be safe to repeat.
     public func pipeline(_ commands: [[[UInt8]]]) throws(BrokerError) -> [RedisReply] {
+        try pipeline(commands, until: nil)
+    }
+
+    /// ``pipeline(_:)`` that stops reconnecting at `deadline` (unix time) instead of
+    /// ``reconnectTimeout`` from now: for a step of an operation that has its own deadline.
+    func pipeline(_ commands: [[[UInt8]]], until deadline: Double?) throws(BrokerError) -> [RedisReply] {
+        request.reset()
+        for arguments in commands { request.append(arguments) }
+        return try roundTrip(commands: commands.count, until: deadline)
+    }
+
+    /// Like ``pipeline(_:)``, but never sends the commands twice: for commands that must not
+    /// run twice (a MULTI/EXEC transaction that acknowledges and pops). It connects (with the
+    /// reconnect backoff) as the others do, and throws when no connection could be made, in
+    /// which case nothing was sent. Once the commands went out, a failure returns nil: the
+    /// commands may or may not have run, and the caller has to find out from the data.
+    public func pipelineOnce(_ commands: [[[UInt8]]]) throws(BrokerError) -> [RedisReply]? {
+        try pipelineOnce(until: nil) { request in
+            for arguments in commands { request.append(arguments) }
+        }
+    }
+
+    /// ``pipelineOnce(_:)`` for commands that `encode` writes straight into the request; it
+    /// stops reconnecting at `deadline` (unix time) when given.
+    func pipelineOnce(until deadline: Double?, _ encode: (inout RequestBuffer) -> Void) throws(BrokerError) -> [RedisReply]? {
+        request.reset()
+        encode(&request)
+        let commands = request.commands
+        defer { request.trim() }
+        let context = try withReconnects(until: deadline) { () throws(BrokerError) in try connected() }
+        do throws(BrokerError) {
+            if simulatedFailure != nil { try simulateFailure(request, commands: commands, on: context) }
+            return try send(request, commands: commands, on: context)
+        } catch {
+            logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
+            disconnect()
+            return nil
+        }
+    }
+
+    /// Sends the commands in ``request`` (reconnecting and resending after a failure).
+    private func roundTrip(commands: Int, until deadline: Double? = nil) throws(BrokerError) -> [RedisReply] {
+        defer { request.trim() }
+        return try withReconnects(until: deadline) { () throws(BrokerError) in
+            let context = try connected()
+            if simulatedFailure != nil { try simulateFailure(request, commands: commands, on: context) }
+            return try send(request, commands: commands, on: context)
+        }
+    }
+
+    /// Sends the one command in ``request`` (reconnecting and resending after a failure).
+    private func roundTrip() throws(BrokerError) -> RedisReply {
+        defer { request.trim() }
+        return try withReconnects { () throws(BrokerError) in
+            let context = try connected()
+            if simulatedFailure != nil { try simulateFailure(request, commands: 1, on: context) }
+            return try sendOne(request, on: context)
+        }
+    }
+
+    /// Runs `body` until it succeeds, disconnecting after each failure and retrying with
+    /// the logged backoff, for at most ``reconnectTimeout`` seconds (or until `deadline`).
+    private func withReconnects<T>(until deadline: Double? = nil, _ body: () throws(BrokerError) -> T) throws(BrokerError) -> T {
         var lastError = ""
-        let deadline = unixTime() + reconnectTimeout
+        let deadline = deadline ?? unixTime() + reconnectTimeout
         var delay = 0.05
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let context = try connected()
-                return try send(commands, on: context)
+                return try body()
             } catch {
                 lastError = error.message
                 disconnect()
@@ -120,10 +211,14 @@ public final class RedisConnection {
                 sha = loaded
                 scripts[id] = loaded
             }
-            var call: [[UInt8]] = [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)]
-            call += keys.map { Array($0.utf8) }
-            call += arguments
-            let reply = try command(call)
+            request.reset()
+            request.begin(arguments: 3 + keys.count + arguments.count)
+            request.add("EVALSHA")
+            request.add(sha)
+            request.add(String(keys.count))
+            for key in keys { request.add(key) }
+            for argument in arguments { request.add(argument) }
+            let reply = try roundTrip()
             if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
                 scripts[id] = nil
                 continue
@@ -137,6 +232,10 @@ public final class RedisConnection {
 
     private func connected() throws(BrokerError) -> UnsafeMutablePointer<redisContext> {
         if let context { return context }
+        if simulatedOutageEnd > 0 {
+            guard unixTime() >= simulatedOutageEnd else { throw BrokerError("cannot connect: simulated outage") }
+            simulatedOutageEnd = 0
+        }
         let timeout = timeval(tv_sec: 10, tv_usec: 0)
         guard let context = redisConnectWithTimeout(node.host, Int32(node.port), timeout) else {
             throw BrokerError("cannot allocate a hiredis context")
@@ -149,11 +248,12 @@ public final class RedisConnection {
         self.context = context
         _ = redisSetTimeout(context, timeval(tv_sec: 60, tv_usec: 0))
         _ = redisEnableKeepAlive(context)
-        var setup: [[[UInt8]]] = []
-        if let password = node.password { setup.append([Array("AUTH".utf8), Array(password.utf8)]) }
-        if node.database != 0 { setup.append([Array("SELECT".utf8), Array(String(node.database).utf8)]) }
-        if !setup.isEmpty {
-            for reply in try send(setup, on: context) {
+        // Its own buffer: `request` may hold the commands waiting for this connection.
+        var setup = RequestBuffer()
+        if let password = node.password { setup.append(["AUTH", password]) }
+        if node.database != 0 { setup.append(["SELECT", String(node.database)]) }
+        if setup.commands > 0 {
+            for reply in try send(setup, commands: setup.commands, on: context) {
                 if case .error(let message) = reply {
                     disconnect()
                     // Never echo the password: only the server's answer.
@@ -170,50 +270,61 @@ public final class RedisConnection {
         scripts = [:]
     }
 
-    private func send(_ commands: [[[UInt8]]], on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> [RedisReply] {
-        for arguments in commands {
-            let status = Self.append(arguments, to: context)
-            guard status == REDIS_OK else { throw BrokerError(Self.errorString(context)) }
-        }
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-                throw BrokerError(Self.errorString(context))
+    /// Writes the encoded commands to the socket. They bypass hiredis's output buffer (which
+    /// would copy them and allocate a new buffer per round trip); hiredis then finds nothing
+    /// to write and only reads the replies. MSG_NOSIGNAL: a connection the server closed is
+    /// an error to handle, not a SIGPIPE that ends the process.
+    private func write(_ request: borrowing RequestBuffer, to context: UnsafeMutablePointer<redisContext>) throws(BrokerError) {
+        let buffer = request.bytes
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.send(context.pointee.fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+            if written > 0 {
+                offset += written
+                continue
             }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.convert(reply))
-            freeReplyObject(raw)
+            let failure = written < 0 ? errno : EPIPE
+            if failure == EINTR { continue }
+            throw BrokerError(failure == EAGAIN || failure == EWOULDBLOCK ? "timed out writing to the server" : String(cString: strerror(failure)))
         }
+    }
+
+    /// Carries out ``simulatedFailure`` (tests only): fails before sending, or sends the
+    /// commands whole and shuts the connection before the replies come back, so the read
+    /// fails as it does when a reply is really lost.
+    private func simulateFailure(_ request: borrowing RequestBuffer, commands: Int, on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) {
+        guard let failure = simulatedFailure else { return }
+        simulatedFailure = nil
+        guard case .afterSending(let outage) = failure else { throw BrokerError("simulated connection loss before sending") }
+        try write(request, to: context)
+        shutdown(context.pointee.fd, Int32(SHUT_RDWR))
+        simulatedOutageEnd = unixTime() + outage
+        for _ in 0..<commands { _ = try readReply(on: context) }
+        throw BrokerError("simulated lost reply")
+    }
+
+    /// Sends the commands and reads one reply per command.
+    private func send(_ request: borrowing RequestBuffer, commands: Int, on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> [RedisReply] {
+        try write(request, to: context)
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands)
+        for _ in 0..<commands { replies.append(try readReply(on: context)) }
         return replies
     }
 
-    private static func append(_ arguments: [[UInt8]], to context: UnsafeMutablePointer<redisContext>) -> Int32 {
-        var flat: [UInt8] = []
-        flat.reserveCapacity(arguments.reduce(0) { $0 + $1.count + 1 })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
-        for argument in arguments {
-            flat.append(contentsOf: argument)
-            lengths.append(argument.count)
+    /// Sends one command and reads its reply.
+    private func sendOne(_ request: borrowing RequestBuffer, on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> RedisReply {
+        try write(request, to: context)
+        return try readReply(on: context)
+    }
+
+    private func readReply(on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> RedisReply {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
+            throw BrokerError(Self.errorString(context))
         }
-        if flat.isEmpty { flat.append(0) }
-        return flat.withUnsafeBufferPointer { buffer in
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(arguments.count)
-            var offset = 0
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            for length in lengths {
-                pointers.append(base + offset)
-                offset += length
-            }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(arguments.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
-        }
+        defer { freeReplyObject(raw) }
+        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
     }
 
     private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
@@ -222,9 +333,12 @@ public final class RedisConnection {
         case REDIS_REPLY_STRING:
             return .bytes(bytes(value.str, value.len))
         case REDIS_REPLY_STATUS:
-            return .status(String(decoding: bytes(value.str, value.len), as: UTF8.self))
+            // The statuses of every write and transaction, without decoding them each time.
+            if value.len == 2 && memcmp(value.str, "OK", 2) == 0 { return .status("OK") }
+            if value.len == 6 && memcmp(value.str, "QUEUED", 6) == 0 { return .status("QUEUED") }
+            return .status(string(value.str, value.len))
         case REDIS_REPLY_ERROR:
-            return .error(String(decoding: bytes(value.str, value.len), as: UTF8.self))
+            return .error(string(value.str, value.len))
         case REDIS_REPLY_INTEGER:
             return .integer(Int64(value.integer))
         case REDIS_REPLY_ARRAY:
@@ -244,10 +358,164 @@ public final class RedisConnection {
         return Array(UnsafeRawBufferPointer(start: pointer, count: length))
     }
 
+    private static func string(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
+        guard let pointer, length > 0 else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    }
+
     private static func errorString(_ context: UnsafeMutablePointer<redisContext>) -> String {
         let message = withUnsafeBytes(of: context.pointee.errstr) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
         return message.isEmpty ? "connection error \(context.pointee.err)" : message
+    }
+}
+
+// MARK: - RequestBuffer
+
+/// Commands in Redis's wire format (RESP arrays of bulk strings), written straight from the
+/// arguments into memory kept between round trips: no per-command arrays of copies, lengths
+/// and pointers, and no second formatting pass in hiredis. ``RedisConnection`` writes the
+/// bytes to the socket itself.
+struct RequestBuffer: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// Bytes written.
+    private(set) var count = 0
+    /// Complete commands written (`begin` calls).
+    private(set) var commands = 0
+    static let initialCapacity = 4096
+    /// A buffer grown past this (a bulk push) is released after its round trip.
+    static let keptCapacity = 1 << 20
+    /// Room for a decimal number of up to 20 digits, its `*` or `$` and CRLF.
+    private static let headerRoom = 24
+
+    init() {
+        capacity = Self.initialCapacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// The encoded commands.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Empties the buffer, keeping its memory.
+    mutating func reset() {
+        count = 0
+        commands = 0
+    }
+
+    /// Releases the memory of an unusually large request.
+    mutating func trim() {
+        guard capacity > Self.keptCapacity else { return }
+        base.deallocate()
+        capacity = Self.initialCapacity
+        base = .allocate(capacity: capacity)
+    }
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        let larger = max(capacity * 2, needed)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        moved.update(from: base, count: count)
+        base.deallocate()
+        base = moved
+        capacity = larger
+    }
+
+    /// Writes one command.
+    mutating func append(_ arguments: [[UInt8]]) {
+        begin(arguments: arguments.count)
+        reserve(arguments)
+        for argument in arguments { add(argument) }
+    }
+
+    /// Writes one command given as strings.
+    mutating func append(_ arguments: [String]) {
+        begin(arguments: arguments.count)
+        for argument in arguments { add(argument) }
+    }
+
+    /// Makes room for `arguments` (and `extra` bytes) at once, so a large command grows the
+    /// buffer once rather than by doubling.
+    mutating func reserve(_ arguments: [[UInt8]], extra: Int = 0) {
+        var size = extra
+        for argument in arguments { size += argument.count + Self.headerRoom }
+        reserve(size)
+    }
+
+    /// Starts a command of `count` arguments; exactly `count` calls to `add` must follow.
+    mutating func begin(arguments: Int) {
+        commands += 1
+        reserve(Self.headerRoom)
+        writeHeader(UInt8(ascii: "*"), arguments)
+    }
+
+    /// Writes one argument.
+    mutating func add(_ argument: UnsafeRawBufferPointer) {
+        reserve(argument.count + Self.headerRoom + 2)
+        writeHeader(UInt8(ascii: "$"), argument.count)
+        if let source = argument.baseAddress {
+            (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: argument.count)
+            count += argument.count
+        }
+        base[count] = 13
+        base[count + 1] = 10
+        count += 2
+    }
+
+    /// Writes one argument.
+    mutating func add(_ argument: [UInt8]) {
+        argument.withUnsafeBytes { add($0) }
+    }
+
+    /// Appends commands encoded beforehand (`commands` complete ones; a trailing command may
+    /// be left open for `add` calls that follow).
+    mutating func append(encoded: [UInt8], commands added: Int) {
+        reserve(encoded.count)
+        encoded.withUnsafeBufferPointer { source in
+            (base + count).update(from: source.baseAddress!, count: source.count)
+        }
+        count += encoded.count
+        commands += added
+    }
+
+    /// A copy of the bytes written, for ``append(encoded:commands:)``.
+    var encoded: [UInt8] { Array(bytes) }
+
+    /// Writes one argument given as a string (its UTF-8 bytes).
+    mutating func add(_ argument: String) {
+        var argument = argument
+        argument.withUTF8 { add(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Writes `marker`, a non-negative number in decimal and CRLF (room already reserved).
+    private mutating func writeHeader(_ marker: UInt8, _ value: Int) {
+        base[count] = marker
+        var digits = 1
+        var rest = UInt(value) / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var remaining = UInt(value)
+        var index = count + digits
+        while index > count {
+            base[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
+            remaining /= 10
+            index -= 1
+        }
+        count += digits + 1
+        base[count] = 13
+        base[count + 1] = 10
+        count += 2
     }
 }

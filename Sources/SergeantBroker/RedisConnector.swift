@@ -46,6 +46,9 @@ public final class RedisConnector: QueueConnector {
     /// never again in flight beside others. The script is safe to resend after a lost reply
     /// (the connection retries after a Redis restart): a batch id it has already served
     /// returns that batch again instead of acknowledging it unseen.
+    /// After the items, the reply holds one integer: how many tasks the recovered list still
+    /// has (``collect(_:into:queue:)`` skips it; the single pop reads it). A resent call that
+    /// returns the batch again has no such integer.
     /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
     /// ARGV: count, now, worker, batch id.
     static let popInFlightScript = LuaScript("""
@@ -68,11 +71,59 @@ public final class RedisConnector: QueueConnector {
             end
             redis.call('SADD', KEYS[4], ARGV[3])
         end
+        items[#items + 1] = redis.call('LLEN', KEYS[6])
         return items
         """)
 
-    /// Ids of this process's pops, for ``popInFlightScript``'s resend check.
+    /// Ids of this process's pops, for the resend checks of ``popInFlightScript`` and of the
+    /// single pop's transaction.
     private var batch = UInt64.random(in: 0...(1 << 40))
+
+    /// One worker's single pops (one task per transaction) from one queue: their transaction,
+    /// and per node whether the recovered list may hold tasks.
+    private final class SinglePop {
+        let queue: String
+        let worker: String
+        /// Per node: the next pop goes through ``popInFlightScript``, which serves the recovered
+        /// list first. True until a pop has seen the list empty (and after this process
+        /// reclaimed tasks, which it pushes there).
+        var recoveredWaiting: [Bool]
+        /// The transaction of ``RedisConnector/popOne(_:node:on:)`` in the wire format, before
+        /// and after its one changing argument, the batch id: MULTI, DEL, SET up to the id;
+        /// then LMOVE, SADD, LLEN, EXEC.
+        let head: [UInt8]
+        let tail: [UInt8]
+        /// Commands in the transaction, MULTI and EXEC included.
+        static let commands = 7
+
+        init(queue: String, worker: String, nodes: Int) {
+            self.queue = queue
+            self.worker = worker
+            recoveredWaiting = Array(repeating: true, count: nodes)
+            let processing = processingKey(queue, worker: worker)
+            var request = RequestBuffer()
+            request.append(["MULTI"])
+            request.append(["DEL", processing])
+            request.begin(arguments: 3)
+            request.add("SET")
+            request.add(batchKey(queue, worker: worker))
+            head = request.encoded
+            request.reset()
+            request.append(["LMOVE", queue, processing, "LEFT", "RIGHT"])
+            request.append(["SADD", processingSetKey(queue), worker])
+            request.append(["LLEN", recoveredKey(queue)])
+            request.append(["EXEC"])
+            tail = request.encoded
+        }
+    }
+
+    /// The last (queue, worker) popped one task at a time: a worker pops from one queue.
+    private var singlePop: SinglePop?
+
+    /// Per node: an at-least-once pop whose outcome is not known yet (its reply was lost and
+    /// the node could not be asked since). If it ran, its tasks wait in the worker's in-flight
+    /// list, so the next pop asks first instead of acknowledging that list unseen.
+    private var unresolvedPops: [(queue: String, worker: String, id: String)?]
 
     /// Creates a connector; connections open on first use.
     ///
@@ -85,12 +136,18 @@ public final class RedisConnector: QueueConnector {
         connections = nodes.map { RedisConnection(node: $0, logger: logger, reconnectTimeout: timeout) }
         nextIndex = Int.random(in: 0..<nodes.count)
         downUntil = Array(repeating: 0, count: nodes.count)
+        unresolvedPops = Array(repeating: nil, count: nodes.count)
         self.logger = logger
     }
 
     /// Runs `body` on the next live node in the rotation; a node that fails is marked down
     /// and the next one is tried. Throws when every node failed.
     private func onNextNode<T>(_ body: (RedisConnection) throws(BrokerError) -> T) throws(BrokerError) -> T {
+        try onNextNode { (_: Int, connection: RedisConnection) throws(BrokerError) -> T in try body(connection) }
+    }
+
+    /// ``onNextNode(_:)`` that also tells `body` the node's index.
+    private func onNextNode<T>(_ body: (Int, RedisConnection) throws(BrokerError) -> T) throws(BrokerError) -> T {
         var lastError = BrokerError("no redis node is available")
         let now = unixTime()
         for attempt in 0..<connections.count {
@@ -100,7 +157,7 @@ public final class RedisConnector: QueueConnector {
             if connections.count > 1 && downUntil[index] > now && attempt < connections.count - 1
                 && downUntil.contains(where: { $0 <= now }) { continue }
             do {
-                let result = try body(connections[index])
+                let result = try body(index, connections[index])
                 downUntil[index] = 0
                 return result
             } catch {
@@ -142,21 +199,29 @@ public final class RedisConnector: QueueConnector {
 
     public func push(queue: String, items: [[UInt8]], priority: TaskPriority, consumableFrom: Double?) throws(BrokerError) {
         guard !items.isEmpty else { return }
-        var arguments: [[UInt8]]
-        if let consumableFrom {
-            arguments = [Array("ZADD".utf8), Array(delayedKey(queue).utf8), Array("NX".utf8)]
-            arguments.reserveCapacity(3 + items.count * 2)
-            let score = Array(String(consumableFrom).utf8)
-            for item in items {
-                arguments.append(score)
-                arguments.append(item)
+        // Written straight into the connection's request: no array of arguments.
+        let reply = try onNextNode { connection throws(BrokerError) in
+            try connection.command { request in
+                if let consumableFrom {
+                    let score = String(consumableFrom)
+                    request.begin(arguments: 3 + items.count * 2)
+                    request.add("ZADD")
+                    request.add(delayedKey(queue))
+                    request.add("NX")
+                    request.reserve(items, extra: items.count * (score.utf8.count + 16))
+                    for item in items {
+                        request.add(score)
+                        request.add(item)
+                    }
+                } else {
+                    request.begin(arguments: 2 + items.count)
+                    request.add(priority == .high ? "LPUSH" : "RPUSH")
+                    request.add(queue)
+                    request.reserve(items)
+                    for item in items { request.add(item) }
+                }
             }
-        } else {
-            arguments = [Array((priority == .high ? "LPUSH" : "RPUSH").utf8), Array(queue.utf8)]
-            arguments.reserveCapacity(2 + items.count)
-            arguments.append(contentsOf: items)
         }
-        let reply = try onNextNode { connection throws(BrokerError) in try connection.command(arguments) }
         if case .error(let message) = reply { throw BrokerError("push to \(queue) failed: \(message)") }
     }
 
@@ -167,7 +232,12 @@ public final class RedisConnector: QueueConnector {
                 // The common case costs one plain LPOP; the script for due delayed tasks runs
                 // only when the list alone did not fill the request.
                 let wanted = count - items.count
-                let reply = try connection.command([Array("LPOP".utf8), Array(queue.utf8), Array(String(wanted).utf8)])
+                let reply = try connection.command { request in
+                    request.begin(arguments: 3)
+                    request.add("LPOP")
+                    request.add(queue)
+                    request.add(String(wanted))
+                }
                 try collect(reply, into: &items, queue: queue)
                 guard items.count < count else { return }
                 let delayed = try connection.evaluate(Self.popScript, keys: [queue, delayedKey(queue)], arguments: [
@@ -180,24 +250,139 @@ public final class RedisConnector: QueueConnector {
     }
 
     public func pop(queue: String, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
+        if let items = try resolveUnknownPops(queue: queue, worker: worker) { return items }
         var items: [[UInt8]] = []
-        let keys = [queue, delayedKey(queue), processingKey(queue, worker: worker), processingSetKey(queue),
-                    batchKey(queue, worker: worker), recoveredKey(queue)]
-        // With one node the script acknowledges the previous batch; with several, the
-        // rotation may not visit the node that holds it, so acknowledge everywhere first.
+        // With one node the pop acknowledges the previous batch; with several, the rotation
+        // may not visit the node that holds it, so acknowledge everywhere first.
         if connections.count > 1 { try acknowledge(queue: queue, worker: worker) }
+        let single = count == 1 ? singlePop(queue: queue, worker: worker) : nil
         for _ in connections.indices where items.count < count {
-            batch += 1
-            let id = batch
-            try onNextNode { connection throws(BrokerError) in
-                let reply = try connection.evaluate(Self.popInFlightScript, keys: keys, arguments: [
+            try onNextNode { node, connection throws(BrokerError) in
+                // One task: a MULTI/EXEC of plain commands, unless the recovered list may
+                // hold tasks or the queue is empty (then the script serves recovered and due
+                // delayed tasks).
+                if let single, !single.recoveredWaiting[node] {
+                    let popped = try popOne(single, node: node, on: connection)
+                    if !popped.isEmpty {
+                        items += popped
+                        return
+                    }
+                }
+                batch += 1
+                let id = String(batch)
+                // The connection resends the script after a connection error (it returns the
+                // batch again if it had run), but once it gives up the outcome is unknown.
+                unresolvedPops[node] = (queue, worker, id)
+                let reply = try connection.evaluate(Self.popInFlightScript, keys: [
+                    queue, delayedKey(queue), processingKey(queue, worker: worker), processingSetKey(queue),
+                    batchKey(queue, worker: worker), recoveredKey(queue),
+                ], arguments: [
                     Array(String(count - items.count).utf8), Array(String(unixTime()).utf8), Array(worker.utf8),
-                    Array(String(id).utf8),
+                    Array(id.utf8),
                 ])
+                unresolvedPops[node] = nil
                 try collect(reply, into: &items, queue: queue)
+                if let single {
+                    var left: Int64?
+                    if case .array(let elements) = reply, case .integer(let count) = elements.last { left = count }
+                    single.recoveredWaiting[node] = left.map { $0 > 0 } ?? true
+                }
             }
         }
         return items
+    }
+
+    /// Settles the pops of `worker` whose outcome is unknown (see ``unresolvedPops``): the
+    /// tasks of one that ran, or nil. With one node an unreachable node is an error (nothing
+    /// may be popped before it answers); with several, that node is asked again later.
+    private func resolveUnknownPops(queue: String, worker: String) throws(BrokerError) -> [[UInt8]]? {
+        for node in connections.indices {
+            guard let pending = unresolvedPops[node], pending.queue == queue, pending.worker == worker else { continue }
+            if connections.count > 1 && downUntil[node] > unixTime() { continue }
+            do {
+                let ran = try tasksOfBatch(pending.id, queue: queue, worker: worker, on: connections[node])
+                unresolvedPops[node] = nil
+                if let ran, !ran.isEmpty {
+                    logger.warning("redis \(connections[node].node): a pop whose reply was lost had run; its \(ran.count) task(s) come now")
+                    return ran
+                }
+            } catch {
+                if connections.count == 1 { throw error }
+                markDown(node, error)
+            }
+        }
+        return nil
+    }
+
+    /// The tasks of pop `id` if it ran (its id is the worker's last batch id, and its tasks
+    /// are the in-flight list), nil if it did not. A read-only check, resent as usual after a
+    /// connection error.
+    private func tasksOfBatch(_ id: String, queue: String, worker: String, on connection: RedisConnection,
+                              until deadline: Double? = nil) throws(BrokerError) -> [[UInt8]]? {
+        let check = try connection.pipeline([
+            [Array("GET".utf8), Array(batchKey(queue, worker: worker).utf8)],
+            [Array("LRANGE".utf8), Array(processingKey(queue, worker: worker).utf8), Array("0".utf8), Array("-1".utf8)],
+        ], until: deadline)
+        guard case .bytes(let current) = check[0], current.elementsEqual(id.utf8) else { return nil }
+        var items: [[UInt8]] = []
+        try collect(check[1], into: &items, queue: queue)
+        return items
+    }
+
+    private func singlePop(queue: String, worker: String) -> SinglePop {
+        if let single = singlePop, single.queue == queue, single.worker == worker { return single }
+        let single = SinglePop(queue: queue, worker: worker, nodes: connections.count)
+        singlePop = single
+        return single
+    }
+
+    /// Pops one task from the queue into the worker's in-flight list, acknowledging the
+    /// previous batch, in one atomic MULTI/EXEC and one round trip:
+    ///
+    ///     MULTI; DEL processing; SET batch ID; LMOVE queue processing LEFT RIGHT;
+    ///     SADD processing-set worker; LLEN recovered; EXEC
+    ///
+    /// Plain commands cost Redis a fraction of what the script does. The transaction is never
+    /// resent blindly: if it ran and only its reply was lost, sending it again would delete the
+    /// task it moved. After a lost reply the batch id tells whether it ran (then the task is
+    /// the in-flight list) or not (then it is sent again). Empty when the queue was empty.
+    private func popOne(_ single: SinglePop, node: Int, on connection: RedisConnection) throws(BrokerError) -> [[UInt8]] {
+        let deadline = unixTime() + connection.reconnectTimeout
+        while true {
+            batch += 1
+            let id = String(batch)
+            // Throws only when no connection could be made: then nothing was sent.
+            let replies = try connection.pipelineOnce(until: deadline) { request in
+                request.append(encoded: single.head, commands: 3)
+                request.add(id)
+                request.append(encoded: single.tail, commands: 4)
+            }
+            if let replies {
+                guard replies.count == SinglePop.commands, case .array(let results) = replies[SinglePop.commands - 1],
+                      results.count == 5 else {
+                    let failure = replies.first { if case .error = $0 { true } else { false } } ?? replies.last
+                    throw BrokerError("pop from \(single.queue) failed: \(failure.map { "\($0)" } ?? "no reply")")
+                }
+                var items: [[UInt8]] = []
+                try collect(results[2], into: &items, queue: single.queue)
+                single.recoveredWaiting[node] = (results[4].integer ?? 1) > 0
+                return items
+            }
+            // The reply was lost: did the transaction run? If the node cannot tell now, the
+            // next pop asks it first.
+            unresolvedPops[node] = (single.queue, single.worker, id)
+            let ran = try tasksOfBatch(id, queue: single.queue, worker: single.worker, on: connection, until: deadline)
+            unresolvedPops[node] = nil
+            if let ran {
+                single.recoveredWaiting[node] = true
+                return ran
+            }
+            if unixTime() > deadline {
+                throw BrokerError("pop from \(single.queue) on redis \(connection.node): replies keep getting lost;"
+                    + " gave up after \(Int(connection.reconnectTimeout)) s")
+            }
+            logger.warning("redis \(connection.node): the pop did not run; sending it again")
+        }
     }
 
     public func waitForItems(queue: String, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [[UInt8]] {
@@ -265,6 +450,10 @@ public final class RedisConnector: QueueConnector {
                 }
                 _ = try connection.command("DEL", mine)
             }
+        }
+        // The caller pushes them to the recovered list: pops go through the script again.
+        if !items.isEmpty, let single = singlePop, single.queue == queue {
+            single.recoveredWaiting = Array(repeating: true, count: connections.count)
         }
         return items
     }
