@@ -408,6 +408,13 @@ public final class RedisConnector: QueueConnector {
 
     public func acknowledge(queue: String, worker: String) throws(BrokerError) {
         try onEveryNode("acknowledging") { connection throws(BrokerError) in
+            // A pop whose outcome is unknown may have moved tasks nobody has seen into the
+            // list: they are left there for recovery, not acknowledged unseen.
+            if let node = connections.firstIndex(where: { $0 === connection }),
+               let pending = unresolvedPops[node], pending.queue == queue, pending.worker == worker {
+                logger.warning("redis \(connection.node): a pop whose reply was lost may have run; its in-flight tasks are left for recovery")
+                return
+            }
             _ = try connection.command("DEL", processingKey(queue, worker: worker))
         }
     }

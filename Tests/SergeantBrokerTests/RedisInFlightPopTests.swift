@@ -173,6 +173,20 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try pop(), [])
     }
 
+    func testAcknowledgingAfterAnUnexplainedLostReplyLeavesTheTasksForRecovery() throws {
+        connector = RedisConnector(nodes: [server.node], logger: logger, reconnectTimeout: 0.2)
+        try push([1, 2])
+        XCTAssertEqual(try pop(), [1])
+        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
+        XCTAssertThrowsError(try pop())
+        pause(seconds: 0.7)
+        // The worker ends here (SIGTERM): its final acknowledgement must not drop task 2,
+        // which it never saw; the replacement worker recovers the list.
+        try connector.acknowledge(queue: "q", worker: "w")
+        XCTAssertEqual(try list("q.processing.w"), [2])
+        XCTAssertEqual(try connector.reclaim(queue: "q", worker: "w", alsoExpired: false, by: "next"), [[2]])
+    }
+
     func testScriptPopAfterALostReplyTheNodeCouldNotExplainServesTheBatchThatWasMoved() throws {
         connector = RedisConnector(nodes: [server.node], logger: logger, reconnectTimeout: 0.2)
         try push([1, 2, 3, 4, 5, 6])
