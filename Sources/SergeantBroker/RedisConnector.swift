@@ -47,7 +47,7 @@ public final class RedisConnector: QueueConnector {
     /// (the connection retries after a Redis restart): a batch id it has already served
     /// returns that batch again instead of acknowledging it unseen.
     /// After the items, the reply holds one integer: how many tasks the recovered list still
-    /// has (``collect(_:into:queue:)`` skips it; the single pop reads it). A resent call that
+    /// has (``collect(_:into:queue:)`` skips it; ``pop(queue:count:inFlightFor:)`` reads it). A resent call that
     /// returns the batch again has no such integer.
     /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
     /// ARGV: count, now, worker, batch id.
@@ -76,29 +76,34 @@ public final class RedisConnector: QueueConnector {
         """)
 
     /// Ids of this process's pops, for the resend checks of ``popInFlightScript`` and of the
-    /// single pop's transaction.
+    /// pop's transaction.
     private var batch = UInt64.random(in: 0...(1 << 40))
 
-    /// One worker's single pops (one task per transaction) from one queue: their transaction,
-    /// and per node whether the recovered list may hold tasks.
-    private final class SinglePop {
+    /// One worker's pops from one queue: their transaction (for `count` tasks), and per node
+    /// whether the recovered list may hold tasks.
+    private final class InFlightPop {
         let queue: String
         let worker: String
+        /// Tasks per pop.
+        let count: Int
         /// Per node: the next pop goes through ``popInFlightScript``, which serves the recovered
         /// list first. True until a pop has seen the list empty (and after this process
         /// reclaimed tasks, which it pushes there).
         var recoveredWaiting: [Bool]
-        /// The transaction of ``RedisConnector/popOne(_:node:on:)`` in the wire format, before
-        /// and after its one changing argument, the batch id: MULTI, DEL, SET up to the id;
-        /// then LMOVE, SADD, LLEN, EXEC.
+        /// The transaction of ``RedisConnector/popInFlight(_:node:on:)`` in the wire format,
+        /// before and after its one changing argument, the batch id: MULTI, DEL, SET up to the
+        /// id; then the moving commands, SADD, LLEN, EXEC.
         let head: [UInt8]
         let tail: [UInt8]
-        /// Commands in the transaction, MULTI and EXEC included.
-        static let commands = 7
+        /// Commands in the tail, EXEC included.
+        let tailCommands: Int
+        /// Where the moved tasks are among EXEC's results.
+        let itemsResult: Int
 
-        init(queue: String, worker: String, nodes: Int) {
+        init(queue: String, worker: String, count: Int, nodes: Int) {
             self.queue = queue
             self.worker = worker
+            self.count = count
             recoveredWaiting = Array(repeating: true, count: nodes)
             let processing = processingKey(queue, worker: worker)
             var request = RequestBuffer()
@@ -109,16 +114,30 @@ public final class RedisConnector: QueueConnector {
             request.add(batchKey(queue, worker: worker))
             head = request.encoded
             request.reset()
-            request.append(["LMOVE", queue, processing, "LEFT", "RIGHT"])
+            if count == 1 {
+                request.append(["LMOVE", queue, processing, "LEFT", "RIGHT"])
+                itemsResult = 2
+            } else {
+                // The first `count` tasks copied into the in-flight list by Redis itself (SORT
+                // without sorting keeps list order), then cut from the queue, then read.
+                request.append(["SORT", queue, "BY", "nosort", "LIMIT", "0", String(count), "STORE", processing])
+                request.append(["LTRIM", queue, String(count), "-1"])
+                request.append(["LRANGE", processing, "0", "-1"])
+                itemsResult = 4
+            }
             request.append(["SADD", processingSetKey(queue), worker])
             request.append(["LLEN", recoveredKey(queue)])
             request.append(["EXEC"])
             tail = request.encoded
+            tailCommands = count == 1 ? 4 : 6
         }
+
+        /// Commands in the whole transaction, MULTI and EXEC included.
+        var commands: Int { 3 + tailCommands }
     }
 
     /// The last (queue, worker) popped one task at a time: a worker pops from one queue.
-    private var singlePop: SinglePop?
+    private var inFlightPop: InFlightPop?
 
     /// Per node: an at-least-once pop whose outcome is not known yet (its reply was lost and
     /// the node could not be asked since). If it ran, its tasks wait in the worker's in-flight
@@ -255,14 +274,13 @@ public final class RedisConnector: QueueConnector {
         // With one node the pop acknowledges the previous batch; with several, the rotation
         // may not visit the node that holds it, so acknowledge everywhere first.
         if connections.count > 1 { try acknowledge(queue: queue, worker: worker) }
-        let single = count == 1 ? singlePop(queue: queue, worker: worker) : nil
+        let single = inFlightPop(queue: queue, worker: worker, count: count)
         for _ in connections.indices where items.count < count {
             try onNextNode { node, connection throws(BrokerError) in
-                // One task: a MULTI/EXEC of plain commands, unless the recovered list may
-                // hold tasks or the queue is empty (then the script serves recovered and due
-                // delayed tasks).
-                if let single, !single.recoveredWaiting[node] {
-                    let popped = try popOne(single, node: node, on: connection)
+                // A MULTI/EXEC of plain commands, unless the recovered list may hold tasks or
+                // the queue is empty (then the script serves recovered and due delayed tasks).
+                if items.isEmpty, !single.recoveredWaiting[node] {
+                    let popped = try popInFlight(single, node: node, on: connection)
                     if !popped.isEmpty {
                         items += popped
                         return
@@ -282,11 +300,9 @@ public final class RedisConnector: QueueConnector {
                 ])
                 unresolvedPops[node] = nil
                 try collect(reply, into: &items, queue: queue)
-                if let single {
-                    var left: Int64?
-                    if case .array(let elements) = reply, case .integer(let count) = elements.last { left = count }
-                    single.recoveredWaiting[node] = left.map { $0 > 0 } ?? true
-                }
+                var left: Int64?
+                if case .array(let elements) = reply, case .integer(let count) = elements.last { left = count }
+                single.recoveredWaiting[node] = left.map { $0 > 0 } ?? true
             }
         }
         return items
@@ -329,24 +345,33 @@ public final class RedisConnector: QueueConnector {
         return items
     }
 
-    private func singlePop(queue: String, worker: String) -> SinglePop {
-        if let single = singlePop, single.queue == queue, single.worker == worker { return single }
-        let single = SinglePop(queue: queue, worker: worker, nodes: connections.count)
-        singlePop = single
-        return single
+    private func inFlightPop(queue: String, worker: String, count: Int) -> InFlightPop {
+        if let pop = inFlightPop, pop.queue == queue, pop.worker == worker {
+            if pop.count == count { return pop }
+            // Another count (the last batch before max_tasks_per_run): same recovered state.
+            let resized = InFlightPop(queue: queue, worker: worker, count: count, nodes: connections.count)
+            resized.recoveredWaiting = pop.recoveredWaiting
+            inFlightPop = resized
+            return resized
+        }
+        let pop = InFlightPop(queue: queue, worker: worker, count: count, nodes: connections.count)
+        inFlightPop = pop
+        return pop
     }
 
-    /// Pops one task from the queue into the worker's in-flight list, acknowledging the
-    /// previous batch, in one atomic MULTI/EXEC and one round trip:
+    /// Pops tasks from the queue into the worker's in-flight list, acknowledging the previous
+    /// batch, in one atomic MULTI/EXEC and one round trip:
     ///
     ///     MULTI; DEL processing; SET batch ID; LMOVE queue processing LEFT RIGHT;
     ///     SADD processing-set worker; LLEN recovered; EXEC
     ///
-    /// Plain commands cost Redis a fraction of what the script does. The transaction is never
-    /// resent blindly: if it ran and only its reply was lost, sending it again would delete the
-    /// task it moved. After a lost reply the batch id tells whether it ran (then the task is
+    /// and for a batch of N, instead of LMOVE: `SORT queue BY nosort LIMIT 0 N STORE
+    /// processing; LTRIM queue N -1; LRANGE processing 0 -1`. Plain commands cost Redis a
+    /// fraction of what the script does (one task: 3 µs instead of 11; 1,000: 0.26 ms instead
+    /// of 0.47, INFO commandstats). The transaction is never resent blindly: if it ran and only
+    /// its reply was lost, sending it again would delete the tasks it moved. After a lost reply the batch id tells whether it ran (then the task is
     /// the in-flight list) or not (then it is sent again). Empty when the queue was empty.
-    private func popOne(_ single: SinglePop, node: Int, on connection: RedisConnection) throws(BrokerError) -> [[UInt8]] {
+    private func popInFlight(_ single: InFlightPop, node: Int, on connection: RedisConnection) throws(BrokerError) -> [[UInt8]] {
         let deadline = unixTime() + connection.reconnectTimeout
         while true {
             batch += 1
@@ -355,17 +380,17 @@ public final class RedisConnector: QueueConnector {
             let replies = try connection.pipelineOnce(until: deadline) { request in
                 request.append(encoded: single.head, commands: 3)
                 request.add(id)
-                request.append(encoded: single.tail, commands: 4)
+                request.append(encoded: single.tail, commands: single.tailCommands)
             }
             if let replies {
-                guard replies.count == SinglePop.commands, case .array(let results) = replies[SinglePop.commands - 1],
-                      results.count == 5 else {
+                guard replies.count == single.commands, case .array(let results) = replies[single.commands - 1],
+                      results.count == single.commands - 2 else {
                     let failure = replies.first { if case .error = $0 { true } else { false } } ?? replies.last
                     throw BrokerError("pop from \(single.queue) failed: \(failure.map { "\($0)" } ?? "no reply")")
                 }
                 var items: [[UInt8]] = []
-                try collect(results[2], into: &items, queue: single.queue)
-                single.recoveredWaiting[node] = (results[4].integer ?? 1) > 0
+                try collect(results[single.itemsResult], into: &items, queue: single.queue)
+                single.recoveredWaiting[node] = (results[results.count - 1].integer ?? 1) > 0
                 return items
             }
             // The reply was lost: did the transaction run? If the node cannot tell now, the
@@ -459,7 +484,7 @@ public final class RedisConnector: QueueConnector {
             }
         }
         // The caller pushes them to the recovered list: pops go through the script again.
-        if !items.isEmpty, let single = singlePop, single.queue == queue {
+        if !items.isEmpty, let single = inFlightPop, single.queue == queue {
             single.recoveredWaiting = Array(repeating: true, count: connections.count)
         }
         return items

@@ -75,6 +75,40 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try list("q"), [])
     }
 
+    func batch(_ count: Int, _ worker: String = "w") throws -> [UInt8] {
+        try connector.pop(queue: "q", count: count, inFlightFor: worker).flatMap { $0 }
+    }
+
+    func testBatchPopsRecordTheirTasksInFlightInOrderAndAcknowledgeThePreviousBatch() throws {
+        try push(Array(1...10))
+        XCTAssertEqual(try batch(3), [1, 2, 3])
+        let scripts = try calls("evalsha")
+        XCTAssertEqual(try batch(3), [4, 5, 6])
+        XCTAssertEqual(try list("q.processing.w"), [4, 5, 6], "the pop acknowledged 1, 2, 3 and recorded 4, 5, 6")
+        XCTAssertEqual(try inspector.command("SISMEMBER", "q.processing", "w"), .integer(1))
+        XCTAssertEqual(try batch(3), [7, 8, 9])
+        XCTAssertEqual(try calls("evalsha"), scripts, "a batch from a non-empty queue runs no Lua")
+        XCTAssertEqual(try list("q"), [10])
+        XCTAssertEqual(try batch(3), [10], "what is left, when the queue holds fewer")
+        XCTAssertEqual(try list("q.processing.w"), [10])
+        XCTAssertEqual(try batch(3), [])
+        XCTAssertEqual(try list("q.processing.w"), [], "the empty pop acknowledged task 10")
+        XCTAssertEqual(try inspector.command("EXISTS", "q"), .integer(0))
+    }
+
+    func testLostReplyOfABatchTransactionThatRanReturnsItsTasks() throws {
+        try push(Array(1...8))
+        XCTAssertEqual(try batch(3), [1, 2, 3])
+        XCTAssertEqual(try batch(3), [4, 5, 6])
+        let transactions = try calls("exec")
+        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0)
+        XCTAssertEqual(try batch(3), [7, 8], "the tasks the transaction moved, once")
+        XCTAssertEqual(try calls("exec"), transactions + 1, "the transaction was not sent again")
+        XCTAssertEqual(try list("q.processing.w"), [7, 8])
+        XCTAssertEqual(try batch(3), [])
+        XCTAssertEqual(try list("q.processing.w"), [])
+    }
+
     func testRecoveredTasksComeFirstAndAlone() throws {
         // Left by an earlier run: the first pop of a new connector serves it.
         _ = try inspector.command([Array("RPUSH".utf8), Array("q.recovered".utf8), [80]])
