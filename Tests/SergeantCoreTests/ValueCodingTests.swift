@@ -61,8 +61,13 @@ final class ValueCodingTests: XCTestCase {
         XCTAssertEqual(try ValueDecoder().decode([Int].self, from: bytes), [1, 2, 3])
         // An array of small numbers is bytes too, as JSON gave them.
         XCTAssertEqual(try ValueDecoder().decode(Data.self, from: [4, 5]), Data([4, 5]))
-        XCTAssertEqual(try ValueEncoder().encode(Data()), .bytes([]))
+        XCTAssertEqual(try ValueEncoder().encode(Data([1])), .bytes([1]))
         XCTAssertEqual(try ValueEncoder().encode(ContiguousArray<UInt8>([9])), .bytes([9]))
+        XCTAssertEqual(try ValueEncoder().encode(Data()), .bytes([]))
+        // Collections of bytes with a Codable form of their own keep it.
+        XCTAssertEqual(try ValueEncoder().encode(UInt8(2)..<5), [2, 5])
+        XCTAssertEqual(try ValueDecoder().decode(Range<UInt8>.self, from: ValueEncoder().encode(UInt8(2)..<5)), 2..<5)
+        XCTAssertEqual(try ValueEncoder().encode([UInt16(1)]), [1])
     }
 
     func testSergeantTuplesDecodeAsArrays() throws {

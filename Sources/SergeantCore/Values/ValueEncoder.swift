@@ -4,8 +4,9 @@
 /// Foundation: structs and dictionaries become maps (in encoding order), arrays become
 /// arrays, integers `.int` (or `.uint` above `Int64.max`), floating point numbers `.double`.
 ///
-/// Byte collections (`[UInt8]`, `Data`, any `RandomAccessCollection` of `UInt8`) become
-/// `.bytes`, which msgpack carries as `bin` and Python reads as `bytes`.
+/// `[UInt8]`, `ContiguousArray<UInt8>` and `Data` (any type that encodes its bytes with
+/// `encode(contentsOf:)` into an empty unkeyed container) become `.bytes`, which msgpack
+/// carries as `bin` and Python reads as `bytes`.
 ///
 /// Types that JSONEncoder formats specially encode as their own `encode(to:)` says: `Date`
 /// as its `timeIntervalSinceReferenceDate`, `URL` as a map, `Decimal` as a map.
@@ -105,9 +106,12 @@ final class EncodingNode {
     private var slots: [EncodedSlot] = []
     /// Positions of the keys, once a map is large enough for linear look-ups to hurt.
     private var positions: [String: Int]?
+    /// The elements (unkeyed) while they are only bytes given to `encode(contentsOf:)`, as
+    /// `Data` gives them.
+    private var bytes: [UInt8]?
 
     var isEmpty: Bool { kind == .empty }
-    var count: Int { slots.count }
+    var count: Int { bytes?.count ?? slots.count }
 
     /// The finished value. A node nothing was encoded into is an empty map, as JSONEncoder
     /// gives `{}`.
@@ -120,7 +124,7 @@ final class EncodingNode {
             entries.reserveCapacity(keys.count)
             for (key, slot) in zip(keys, slots) { entries.append(ValueMap.Entry(key: .string(key), value: slot.value)) }
             return .map(ValueMap(entries))
-        case .unkeyed: return .array(slots.map(\.value))
+        case .unkeyed: return bytes.map(Value.bytes) ?? .array(slots.map(\.value))
         }
     }
 
@@ -174,27 +178,42 @@ final class EncodingNode {
 
     /// Appends an array element.
     func append(_ slot: EncodedSlot) {
+        if let bytes {
+            // Bytes followed by other elements: an array of numbers after all.
+            slots = bytes.map { .value(.int(Int64($0))) }
+            self.bytes = nil
+        }
         slots.append(slot)
+    }
+
+    /// Appends the elements of a byte sequence: into `.bytes` when the array holds nothing
+    /// else, as numbers otherwise.
+    func append(bytes sequence: some Sequence<UInt8>) {
+        if slots.isEmpty {
+            bytes = (bytes ?? []) + sequence
+        } else {
+            for byte in sequence { slots.append(.value(.int(Int64(byte)))) }
+        }
     }
 
     /// The value of `value` at `codingPath`: primitives and byte collections directly, other
     /// types through their `encode(to:)`.
     static func box<T: Encodable>(_ value: T, codingPath: [any CodingKey], options: EncodingOptions) throws -> EncodedSlot {
-        switch value {
-        case let string as String: return .value(.string(string))
-        case let number as Int: return .value(.int(Int64(number)))
-        case let number as Double: return .value(.double(number))
-        case let flag as Bool: return .value(.bool(flag))
-        case let bytes as [UInt8]: return .value(.bytes(bytes))
-        case let bytes as any RandomAccessCollection<UInt8>: return .value(.bytes(Array(bytes)))
-        case let dictionary as any StringKeyedDictionary where options.keyStrategy != .useDefaultKeys:
+        // Exact types only: a conformance check (say, to a collection of bytes) would also
+        // catch types with a Codable form of their own, such as Range<UInt8>.
+        if T.self == String.self { return .value(.string(value as! String)) }
+        if T.self == Int.self { return .value(.int(Int64(value as! Int))) }
+        if T.self == Double.self { return .value(.double(value as! Double)) }
+        if T.self == Bool.self { return .value(.bool(value as! Bool)) }
+        if T.self == [UInt8].self { return .value(.bytes(value as! [UInt8])) }
+        if T.self == ContiguousArray<UInt8>.self { return .value(.bytes(Array(value as! ContiguousArray<UInt8>))) }
+        if options.keyStrategy != .useDefaultKeys, let dictionary = value as? any StringKeyedDictionary {
             return try dictionary.encodeEntries(codingPath: codingPath, options: options)
-        default:
-            let encoder = ValueEncoding(codingPath: codingPath, options: options)
-            try value.encode(to: encoder)
-            // A type that encoded one primitive through a single value container: no node needed.
-            return encoder.node.finishedSlot
         }
+        let encoder = ValueEncoding(codingPath: codingPath, options: options)
+        try value.encode(to: encoder)
+        // A type that encoded one primitive through a single value container: no node needed.
+        return encoder.node.finishedSlot
     }
 
     /// This node as a slot: its single value when it holds a finished one.
@@ -344,6 +363,11 @@ struct ValueUnkeyedEncodingContainer: UnkeyedEncodingContainer {
 
     func encode<T: Encodable>(_ value: T) throws {
         node.append(try EncodingNode.box(value, codingPath: codingPath + [ValueCodingKey(index: count)], options: options))
+    }
+
+    /// Bytes, as `Data` encodes them: `.bytes` when the array holds nothing else.
+    func encode<T: Sequence>(contentsOf sequence: T) throws where T.Element == UInt8 {
+        node.append(bytes: sequence)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
