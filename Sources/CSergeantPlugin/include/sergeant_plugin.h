@@ -247,11 +247,9 @@ typedef struct sergeant_worker_api {
     /** The plugin's instance. */
     void *worker;
 
-    /** Writes the worker's configuration as one map (sergeant's WorkerConfig: name,
-     *  connector, max_tasks_per_run, max_retries, tasks_per_transaction, number_of_threads,
-     *  encoder, timeouts, logging, starvation) to `config`: a msgpack map (what the Swift
-     *  SDK writes) or a JSON object; the host reads JSON when the first byte other than
-     *  white space is '{'. */
+    /** Writes the worker's configuration as one JSON document (sergeant's WorkerConfig:
+     *  name, connector, max_tasks_per_run, max_retries, tasks_per_transaction,
+     *  number_of_threads, encoder, timeouts, logging, starvation) to `config`. */
     sergeant_status (*config)(void *worker, const sergeant_output *config,
                               const sergeant_output *error);
 

@@ -61,8 +61,8 @@ enum WorkerTable {
         table.config = { instance, config, error in
             guard let worker = instance.map(WorkerTable.worker) else { return SERGEANT_INVALID }
             do {
-                // msgpack of the configuration's Value: no JSON (nor Foundation) on either side.
-                write(MessagePack.encode(try ValueEncoder().encode(worker.config)), to: config)
+                // The ABI's JSON document, written from the configuration's Value (no Foundation).
+                write(Array(try ValueEncoder().encode(worker.config).jsonText.utf8), to: config)
                 return SERGEANT_OK
             } catch let failure {
                 write("the worker's configuration cannot be encoded: \(failure)", to: error)

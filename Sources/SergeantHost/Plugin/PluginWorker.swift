@@ -28,8 +28,7 @@ public final class PluginWorker: @unchecked Sendable {
         public var value: [UInt8]
     }
 
-    /// The worker's configuration: a msgpack map (the Swift SDK's `WorkerConfig` through
-    /// ``ValueEncoder``) or a JSON object (plugins written in other languages).
+    /// The worker's configuration, from the JSON document the plugin writes.
     public func config() throws(PluginError) -> WorkerConfig {
         guard let function = table.config else { throw PluginError(.moduleNotLoadable, "the plugin provides no config function") }
         let output = OutputBuffer()
@@ -37,7 +36,8 @@ public final class PluginWorker: @unchecked Sendable {
         guard result.status == .ok else { throw PluginError(.invalidConfig, "generateConfig failed: \(result.message)") }
         let config: WorkerConfig
         do {
-            config = try ValueDecoder().decode(WorkerConfig.self, from: try Self.configValue(Array(output.items.joined())))
+            let json = try Value(json: output.text)
+            config = try ValueDecoder().decode(WorkerConfig.self, from: json)
         } catch {
             throw PluginError(.invalidConfig, "the worker's configuration is not valid: \(error)")
         }
@@ -46,14 +46,6 @@ public final class PluginWorker: @unchecked Sendable {
             throw PluginError(.invalidConfig, "the worker's configuration is not valid: " + problems.joined(separator: "; "))
         }
         return config
-    }
-
-    /// The value of the configuration bytes: JSON when they start with `{` (after any white
-    /// space, which msgpack never starts a map with), msgpack otherwise.
-    static func configValue(_ bytes: [UInt8]) throws -> Value {
-        let first = bytes.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }
-        if first == UInt8(ascii: "{") { return try Value(json: String(decoding: bytes, as: UTF8.self)) }
-        return try MessagePack.decode(bytes)
     }
 
     // MARK: Lifecycle
