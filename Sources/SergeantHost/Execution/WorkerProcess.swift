@@ -77,7 +77,7 @@ public final class WorkerProcess {
 
     /// Runs a worker process to its end and returns its exit code.
     public static func run(modulePath: String, className: String, overrides: Overrides) -> Int32 {
-        let bootLogger = Logger(label: "sergeant-host") { SergeantLogHandler(label: $0) }
+        let bootLogger = Logger(label: "sergeant-worker") { SergeantLogHandler(label: $0) }
         installStopHandlers()
         // A worker never outlives its supervisor: if the supervisor dies (even by SIGKILL),
         // the kernel ends its workers and their in-flight tasks are recovered.
