@@ -15,16 +15,16 @@ struct SergeantHostCommand: ParsableCommand {
         commandName: "sergeant-host",
         abstract: "Run sergeant workers from a plugin module.",
         discussion: """
-            Spawns --concurrent-workers worker processes. Each loads the plugin module with dlopen,
-            creates --worker-class through the module's sergeant_worker_create factory, and pulls
-            tasks from the queue the worker's configuration names. Workers that end are respawned;
+            Spawns --concurrent-workers worker processes. Each loads the plugin module with dlopen, \
+            creates --worker-class through the module's sergeant_worker_create factory, and pulls \
+            tasks from the queue the worker's configuration names. Workers that end are respawned; \
             SIGTERM or SIGINT stops them all (each finishes its task first) and exits 0.
 
-            Worker processes run sergeant-worker, which must be in the same directory as
+            Worker processes run sergeant-worker, which must be in the same directory as \
             sergeant-host.
 
-            Exit codes: 0 stopped; 1 sergeant-worker missing or not startable; 3 module not found;
-            4 module not loadable; 5 class not found; 6 ABI mismatch; 7 invalid worker
+            Exit codes: 0 stopped; 1 sergeant-worker missing or not startable; 3 module not found; \
+            4 module not loadable; 5 class not found; 6 ABI mismatch; 7 invalid worker \
             configuration; 8 workers keep crashing at start; 64 bad arguments.
 
             Example:
