@@ -115,6 +115,8 @@ struct Report {
                 lines.append(pad(name, 80) + extra.summary)
             }
         }
+        lines.append("")
+        lines += targets()
         return lines.joined(separator: "\n")
     }
 

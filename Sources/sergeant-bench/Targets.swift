@@ -1,0 +1,83 @@
+// MARK: - Targets
+
+/// The targets issue 6 sets, checked against one run's table: what was measured, whether it
+/// met the target, and for a miss that the table itself explains (a target faster than the
+/// bare Redis limit), that reason.
+extension Report {
+    func targets() -> [String] {
+        var lines = ["targets (issue 6), msgpack rows of this run; reasons for misses and the profiles: README, Performance"]
+        func add(_ target: String, _ measured: String, _ verdict: String) {
+            lines.append("  " + pad(target, 48) + pad(measured, 50) + verdict)
+        }
+        func this(_ kind: Kind, atLeastOnce: Bool? = nil) -> Row? {
+            rows.first { $0.section == "main" && $0.system == .this && $0.kind == kind && $0.compressor == "none"
+                && (atLeastOnce == nil || $0.atLeastOnce == atLeastOnce) }
+        }
+        func python(_ kind: Kind) -> Row? {
+            rows.first { $0.section == "main" && $0.system == .python && $0.kind == kind && $0.compressor == "none" }
+        }
+        func limit(_ kind: Kind) -> Row? {
+            rows.first { $0.section == "main" && $0.system == .limit && $0.kind == kind }
+        }
+        func times(_ value: Double?) -> String { value.map { String(format: "%.2fx", $0) } ?? "?" }
+        func verdict(_ met: Bool) -> String { met ? "met" : "missed" }
+
+        // Single rows: against the raw loop, and against Python.
+        let single: [(String, Row?)] = [
+            ("push", this(.pushOne)), ("consume AMO", this(.consumeOne, atLeastOnce: false)),
+            ("consume ALO", this(.consumeOne, atLeastOnce: true)),
+        ]
+        let ofRaw = single.map { ($0.0, $0.1.flatMap(ratioToLimit).map { 1 / $0 }) }
+        add("single rows <= 1.3x the raw round-trip loop", ofRaw.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "),
+            verdict(ofRaw.allSatisfy { ($0.1 ?? .infinity) <= 1.3 }))
+        let versusPython = single.map { ($0.0, $0.1.flatMap(ratioToPython)) }
+        var singleVerdict = verdict(versusPython.allSatisfy { ($0.1 ?? 0) >= 2.5 })
+        if singleVerdict == "missed", let py = python(.pushOne)?.seconds, let raw = limit(.pushOne)?.seconds, py / 2.5 < raw {
+            singleVerdict += String(format: ": 2.5x Python (%.2f s per push row) is faster than the raw loop (%.2f s)", py / 2.5, raw)
+        }
+        add("single rows >= 2.5x Python", versusPython.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), singleVerdict)
+
+        // Bulk push.
+        let bulk = this(.pushBulk)
+        let bulkPython = bulk.flatMap(ratioToPython)
+        var bulkVerdict = verdict((bulkPython ?? 0) >= 4)
+        if bulkVerdict == "missed", let py = python(.pushBulk)?.seconds, let bound = limit(.pushBulk)?.seconds, py / 4 < bound {
+            bulkVerdict += String(format: ": 4x Python (%.3f s) is faster than the pipelined limit (%.3f s)", py / 4, bound)
+        }
+        add("bulk push >= 4x Python", times(bulkPython), bulkVerdict)
+        let bulkLimit = bulk.flatMap(ratioToLimit).map { 1 / $0 }
+        add("bulk push <= 1.5x the pipelined limit", times(bulkLimit), verdict((bulkLimit ?? .infinity) <= 1.5))
+
+        // Batch consume.
+        let atMostOnce = this(.consumeBatch, atLeastOnce: false)
+        let atLeastOnce = this(.consumeBatch, atLeastOnce: true)
+        let batchPython = [atMostOnce, atLeastOnce].map { $0.flatMap(ratioToPython) }
+        add("batch consume >= 5x Python", "AMO \(times(batchPython[0])), ALO \(times(batchPython[1]))",
+            verdict(batchPython.allSatisfy { ($0 ?? 0) >= 5 }))
+        if let alo = atLeastOnce, let amo = atMostOnce, let cost = ratio(of: alo, to: amo) {
+            add("batch at-least-once within 25% of at-most-once", String(format: "%+.1f%%", (cost - 1) * 100),
+                verdict(cost <= 1.25))
+        }
+
+        // Memory, start-up, latency.
+        // Per consume row, ours against Python's; the worst pair is shown.
+        let peaks: [(ours: Int, theirs: Int)] = [Kind.consumeOne, .consumeBatch].compactMap { kind in
+            guard let ours = this(kind, atLeastOnce: true)?.peakKilobytes, let theirs = python(kind)?.peakKilobytes else { return nil }
+            return (ours, theirs)
+        }
+        if let worst = peaks.max(by: { Double($0.ours) / Double($0.theirs) < Double($1.ours) / Double($1.theirs) }) {
+            add("worker peak RSS < 1/3 of Python's",
+                String(format: "%.1f MB against %.1f MB (%.0f%%)", Double(worst.ours) / 1024, Double(worst.theirs) / 1024,
+                       Double(worst.ours) / Double(worst.theirs) * 100),
+                verdict(peaks.allSatisfy { Double($0.ours) < Double($0.theirs) / 3 }))
+        }
+        if let start = extras.first(where: { $0.section == "startup" && $0.system == .this && $0.label.contains("first task") }) {
+            add("8 workers: start -> first task < 100 ms", milliseconds(start.median), verdict(start.error == nil && start.median < 0.1))
+        }
+        let latencies = extras.filter { $0.section == "latency" && $0.system == .this && $0.error == nil }
+        if let slowest = latencies.map(\.median).max() {
+            add("idle worker starts a new task < 5 ms", "median \(milliseconds(slowest)) (slower of ALO and AMO)", verdict(slowest < 0.005))
+        }
+        return lines
+    }
+}
