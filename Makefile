@@ -2,6 +2,7 @@
 #   make demo      the seed example end to end (producer -> sergeant-host -> worker plugin)
 #   make test      every test, against a private redis-server the tests start themselves
 #   make examples  build every worker plugin under Plugins-Examples/
+#   make vectors   rewrite the Python sergeant task vectors under Tests/Fixtures/
 #   make bench     this project vs Python sergeant 0.27 vs the bare Redis limit: a table,
 #                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
 SWIFT ?= swift
@@ -37,9 +38,13 @@ fixtures: deps
 	$(PLUGIN_BUILD) --package-path Tests/Fixtures/parity
 	$(PLUGIN_BUILD) --package-path Tests/Fixtures/chaos
 
-.PHONY: interop-deps
+.PHONY: interop-deps vectors
 interop-deps: deps
 	@scripts/python-venv.sh
+
+# make vectors: rewrite Tests/Fixtures/python-sergeant-0.27-tasks.json with Python sergeant 0.27 itself.
+vectors: interop-deps
+	.venv-sergeant/bin/python scripts/python-vectors.py Tests/Fixtures/python-sergeant-0.27-tasks.json
 
 test: build examples fixtures interop-deps
 	$(SWIFT) test --disable-swift-testing

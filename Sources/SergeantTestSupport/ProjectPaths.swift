@@ -9,8 +9,9 @@ public enum ProjectPaths {
     public static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared/vectors/python-sergeant-0.27-tasks.json` beside the repository.
-    public static let pythonVectors = root.deletingLastPathComponent().appendingPathComponent("shared/vectors/python-sergeant-0.27-tasks.json")
+    /// Task bytes written by Python sergeant 0.27 (`make vectors` regenerates them with
+    /// scripts/python-vectors.py).
+    public static let pythonVectors = root.appendingPathComponent("Tests/Fixtures/python-sergeant-0.27-tasks.json")
 
     /// The directory holding `sergeant`, `sergeant-host` and `sergeant-worker` (SERGEANT_BIN or .build/debug).
     public static var binaries: URL {
