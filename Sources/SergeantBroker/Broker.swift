@@ -17,6 +17,8 @@ public final class Broker: @unchecked Sendable {
     /// Largest task in bytes as stored; 0 for no limit.
     public let maxTaskSize: Int
     private let lock = Mutex()
+    /// `queue \0 worker` of the workers whose first heartbeat this broker wrote.
+    private var registered: Set<String> = []
 
     /// Creates a broker.
     public init(connector: any QueueConnector, encoder: TaskEncoder, maxTaskSize: Int = 0) {
@@ -25,12 +27,12 @@ public final class Broker: @unchecked Sendable {
         self.maxTaskSize = maxTaskSize
     }
 
-    /// The broker a worker configuration names.
-    public convenience init(config: WorkerConfig, logger: Logger) throws(BrokerError) {
+    /// The broker a worker configuration names. `reconnectTimeout` is how long a dead Redis
+    /// is retried before an operation fails (default: SERGEANT_RECONNECT_TIMEOUT, else 30 s).
+    public convenience init(config: WorkerConfig, logger: Logger, reconnectTimeout: Double? = nil) throws(BrokerError) {
         switch config.connector.type {
         case .redis:
-            // How long a dead Redis is retried before an operation fails (default 30 s).
-            let timeout = getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
+            let timeout = reconnectTimeout ?? getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
             self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger, reconnectTimeout: timeout),
                       encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
         case .local:
@@ -73,10 +75,14 @@ public final class Broker: @unchecked Sendable {
 
     /// Pops up to `count` tasks. Bytes that are not a readable task are moved to the queue's
     /// dead-letter list (`NAME.dead`) with the reason, and reported in `rejected`.
+    /// With `inFlightFor`, the tasks are recorded as that worker's until it acknowledges them;
+    /// its first heartbeat is written before its first such pop, so no sibling's recovery
+    /// ever takes a live worker for a dead one.
     public func pop(queue: String, count: Int, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
         let items = try withConnector { connector throws(BrokerError) in
-            if let worker { return try connector.pop(queue: queue, count: count, inFlightFor: worker) }
-            return try connector.pop(queue: queue, count: count)
+            guard let worker else { return try connector.pop(queue: queue, count: count) }
+            try register(worker, queue: queue, on: connector)
+            return try connector.pop(queue: queue, count: count, inFlightFor: worker)
         }
         return try decode(items, queue: queue)
     }
@@ -85,9 +91,19 @@ public final class Broker: @unchecked Sendable {
     /// idle worker starts a new task at once without polling.
     public func wait(queue: String, timeout: Double, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
         let items = try withConnector { connector throws(BrokerError) in
-            try connector.waitForItems(queue: queue, timeout: timeout, inFlightFor: worker)
+            if let worker { try register(worker, queue: queue, on: connector) }
+            return try connector.waitForItems(queue: queue, timeout: timeout, inFlightFor: worker)
         }
         return try decode(items, queue: queue)
+    }
+
+    /// Writes the first heartbeat of `worker` on `queue`, once, before anything is recorded in
+    /// flight for it (the caller holds the lock).
+    private func register(_ worker: String, queue: String, on connector: any QueueConnector) throws(BrokerError) {
+        let key = queue + "\u{0}" + worker
+        guard !registered.contains(key) else { return }
+        try connector.heartbeat(queue: queue, worker: worker, ttl: Self.heartbeatTTL)
+        registered.insert(key)
     }
 
     /// Decodes popped items; undecodable ones go to the dead-letter list.
@@ -136,6 +152,8 @@ public final class Broker: @unchecked Sendable {
     @discardableResult
     public func recover(queue: String, deadWorker: String?, claimant: String, maxDeaths: Int) throws(BrokerError) -> (requeued: Int, deadLettered: Int) {
         try withConnector { connector throws(BrokerError) in
+            // The claimant holds what it takes in its own record until it is pushed back.
+            try register(claimant, queue: queue, on: connector)
             let items = try connector.reclaim(queue: queue, worker: deadWorker, alsoExpired: true, by: claimant)
             guard !items.isEmpty else { return (0, 0) }
             var back: [[UInt8]] = []
@@ -153,6 +171,8 @@ public final class Broker: @unchecked Sendable {
             // only its own deaths count.
             try connector.push(queue: recoveredKey(queue), items: back, priority: .normal, consumableFrom: nil)
             try connector.push(queue: deadLetterKey(queue), items: dead, priority: .normal, consumableFrom: nil)
+            // Until here the claimant's own in-flight record held them.
+            try connector.acknowledge(queue: queue, worker: claimant)
             return (back.count, dead.count)
         }
     }
@@ -162,9 +182,17 @@ public final class Broker: @unchecked Sendable {
         try withConnector { connector throws(BrokerError) in try connector.forget(queue: queue, worker: worker, item: item) }
     }
 
-    /// Marks `worker` alive for `ttl` seconds.
-    public func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError) {
-        try withConnector { connector throws(BrokerError) in try connector.heartbeat(queue: queue, worker: worker, ttl: ttl) }
+    /// Seconds a heartbeat keeps a worker alive; its worker renews it every
+    /// ``heartbeatInterval`` seconds, so two renewals can fail before it looks dead.
+    public static let heartbeatTTL = 15
+    /// Seconds between two heartbeats of a worker.
+    public static let heartbeatInterval = 5.0
+
+    /// Marks `worker` alive for ``heartbeatTTL`` seconds.
+    public func heartbeat(queue: String, worker: String) throws(BrokerError) {
+        try withConnector { connector throws(BrokerError) in
+            try connector.heartbeat(queue: queue, worker: worker, ttl: Self.heartbeatTTL)
+        }
     }
 
     /// Deletes the queue with its delayed tasks.

@@ -51,9 +51,10 @@ public protocol QueueConnector: AnyObject {
     func forget(queue: String, worker: String, item: [UInt8]) throws(BrokerError)
     /// Marks `worker` alive for `ttl` seconds.
     func heartbeat(queue: String, worker: String, ttl: Int) throws(BrokerError)
-    /// Takes over the in-flight items of `worker` (dead): they are removed from its record
-    /// and returned, for the caller to push back or set aside. `alsoExpired` adds every
-    /// worker of the queue whose heartbeat expired.
+    /// Takes over the in-flight items of `worker` (dead: its supervisor reaped it): they move
+    /// from its record to the claimant's and are returned, for the caller to push back or set
+    /// aside and then acknowledge. `alsoExpired` adds every worker of the queue whose
+    /// heartbeat expired, checked in the same atomic step that takes its record.
     func reclaim(queue: String, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]]
     /// Counts one more death of a worker while `item` was in flight; returns the count.
     func countDeath(queue: String, item: [UInt8]) throws(BrokerError) -> Int

@@ -140,15 +140,39 @@ public final class RedisConnection {
         encode(&request)
         let commands = request.commands
         defer { request.trim() }
-        let context = try withReconnects(until: deadline) { () throws(BrokerError) in try connected() }
+        // Until its last byte is handed to the socket, a transaction cannot have run (it runs
+        // at EXEC, its last command): such failures reconnect and send it again. A connection
+        // the server closed while idle is replaced first, so that a dead server does not
+        // leave a transaction of unknown outcome behind.
+        let context = try withReconnects(until: deadline) { () throws(BrokerError) -> UnsafeMutablePointer<redisContext> in
+            let context = try connected()
+            if Self.peerClosed(context) { throw BrokerError("the server closed the connection") }
+            if simulatedFailure == .beforeSending {
+                simulatedFailure = nil
+                throw BrokerError("simulated connection loss before sending")
+            }
+            if simulatedFailure == nil { try write(request, to: context) }
+            return context
+        }
         do throws(BrokerError) {
             if simulatedFailure != nil { try simulateFailure(request, commands: commands, on: context) }
-            return try send(request, commands: commands, on: context)
+            var replies: [RedisReply] = []
+            replies.reserveCapacity(commands)
+            for _ in 0..<commands { replies.append(try readReply(on: context)) }
+            return replies
         } catch {
             logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
             disconnect()
             return nil
         }
+    }
+
+    /// True when the server has closed `context`'s connection (nothing is waiting to be read
+    /// on a connection between two round trips, so a readable socket means end of stream).
+    private static func peerClosed(_ context: UnsafeMutablePointer<redisContext>) -> Bool {
+        var byte: UInt8 = 0
+        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
     }
 
     /// Sends the commands in ``request`` (reconnecting and resending after a failure).
@@ -190,7 +214,7 @@ public final class RedisConnection {
                 throw BrokerError("redis \(node) is unreachable: \(lastError); gave up after \(attempt) attempts"
                     + " in \(Int(reconnectTimeout)) s. Check that redis-server runs there (or pass --redis redis://HOST:PORT/DB)")
             }
-            logger.warning("redis \(node): \(lastError); reconnecting in \(Int(delay * 1000)) ms (attempt \(attempt))")
+            logger.warning("redis \(node): \(lastError); reconnecting in \(Int(delay * 1000)) ms (attempt \(attempt), giving up in \(Int((deadline - unixTime()).rounded(.up))) s)")
             pause(seconds: delay * Double.random(in: 0.8...1.2))
             delay = min(delay * 2, 2)
         }

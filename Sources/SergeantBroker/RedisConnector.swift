@@ -142,7 +142,7 @@ public final class RedisConnector: QueueConnector {
     /// Per node: an at-least-once pop whose outcome is not known yet (its reply was lost and
     /// the node could not be asked since). If it ran, its tasks wait in the worker's in-flight
     /// list, so the next pop asks first instead of acknowledging that list unseen.
-    private var unresolvedPops: [(queue: String, worker: String, id: String)?]
+    private(set) var unresolvedPops: [(queue: String, worker: String, id: String)?]
 
     /// Creates a connector; connections open on first use.
     ///
@@ -459,28 +459,47 @@ public final class RedisConnector: QueueConnector {
         }
     }
 
+    /// Takes over the in-flight list of one worker, atomically: only when its heartbeat is
+    /// gone (unless the caller knows it is dead, ARGV[2] == "dead": its supervisor reaped it),
+    /// and appended to the claimant's list (never overwriting it), so that the claimant holds
+    /// the tasks in flight until they are safely pushed back; a claimant that dies before
+    /// that leaves them for its own replacement. Returns the items taken.
+    /// KEYS: its processing list, its heartbeat, the processing set, its batch id, the
+    /// claimant's processing list. ARGV: its worker id, "dead" or "expired".
+    static let reclaimScript = LuaScript("""
+        if ARGV[2] ~= 'dead' and redis.call('EXISTS', KEYS[2]) == 1 then
+            return false
+        end
+        local items = redis.call('LRANGE', KEYS[1], 0, -1)
+        for first = 1, #items, 1000 do
+            redis.call('RPUSH', KEYS[5], unpack(items, first, math.min(first + 999, #items)))
+        end
+        redis.call('DEL', KEYS[1], KEYS[4])
+        redis.call('SREM', KEYS[3], ARGV[1])
+        return items
+        """)
+
     public func reclaim(queue: String, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]] {
         var items: [[UInt8]] = []
         let mine = processingKey(queue, worker: claimant)
         try onEveryNode("reclaiming in-flight tasks") { connection throws(BrokerError) in
-            var dead = worker.map { [$0] } ?? []
+            var candidates = worker.map { [($0, "dead")] } ?? []
             if alsoExpired, case .array(let members) = try connection.command("SMEMBERS", processingSetKey(queue)) {
                 for case .bytes(let member) in members {
                     let id = String(decoding: member, as: UTF8.self)
-                    guard id != claimant, !dead.contains(id) else { continue }
-                    if try connection.command("EXISTS", heartbeatKey(queue, worker: id)).integer == 0 { dead.append(id) }
+                    guard id != claimant, id != worker else { continue }
+                    candidates.append((id, "expired"))
                 }
             }
-            for id in dead {
-                // RENAME is atomic: of two claimants, only one gets the list.
-                let renamed = try connection.command("RENAME", processingKey(queue, worker: id), mine)
-                _ = try connection.command("SREM", processingSetKey(queue), id)
-                _ = try connection.command("DEL", batchKey(queue, worker: id))
-                guard renamed == .status("OK") else { continue }
-                if case .array(let claimed) = try connection.command("LRANGE", mine, "0", "-1") {
-                    for case .bytes(let item) in claimed { items.append(item) }
-                }
-                _ = try connection.command("DEL", mine)
+            for (id, state) in candidates {
+                // A live worker's heartbeat is checked in the same step that takes its list,
+                // so a worker whose heartbeat is there is never robbed.
+                let reply = try connection.evaluate(Self.reclaimScript, keys: [
+                    processingKey(queue, worker: id), heartbeatKey(queue, worker: id), processingSetKey(queue),
+                    batchKey(queue, worker: id), mine,
+                ], arguments: [Array(id.utf8), Array(state.utf8)])
+                if case .error(let message) = reply { throw BrokerError("reclaiming the tasks of \(id) failed: \(message)") }
+                try collect(reply, into: &items, queue: queue)
             }
         }
         // The caller pushes them to the recovered list: pops go through the script again.

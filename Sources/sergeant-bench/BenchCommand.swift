@@ -101,8 +101,8 @@ struct RunBench: ParsableCommand {
     @Option(help: "Directory of the Python benchmark files.")
     var benchDirectory = "bench"
 
-    @Option(help: "Sections to run, comma separated: main, scaling, startup, latency.")
-    var sections = "main,scaling,startup,latency"
+    @Option(help: "Sections to run, comma separated: main, scaling, startup, latency, local.")
+    var sections = "main,scaling,startup,latency,local"
 
     @Option(help: "Write the results as CSV here too.")
     var csv: String?
@@ -141,6 +141,9 @@ struct RunBench: ParsableCommand {
         var extras: [Extra] = []
         if wanted.contains("startup") {
             extras += measureExtras(title: "supervisor start-up") { try bench.startupExtras(runs: startupRuns) }
+        }
+        if wanted.contains("local") {
+            extras += measureExtras(title: "local connector") { try bench.localConnectorExtras(tasks: 10_000, runs: runs) }
         }
         if wanted.contains("latency") {
             extras += measureExtras(title: "idle latency") {

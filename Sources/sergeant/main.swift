@@ -36,8 +36,13 @@ struct WorkerOptions: ParsableArguments {
             help: "Use this Redis instead of the plugin's connector: redis://[:PASSWORD@]HOST:PORT/DB (or env SERGEANT_REDIS).")
     var redis: String?
 
+    @Option(name: .customLong("retry-for"),
+            help: "Seconds to keep retrying an unreachable Redis before giving up (a worker retries for 30).")
+    var retryFor: Double = 5
+
     func validate() throws {
         _ = try redisNodes()
+        guard retryFor >= 0, retryFor.isFinite else { throw ValidationError("--retry-for must be a number of seconds, 0 or more") }
     }
 
     func redisNodes() throws -> [RedisNode]? {
@@ -49,7 +54,9 @@ struct WorkerOptions: ParsableArguments {
         let logger = Logger(label: "sergeant") { SergeantLogHandler(label: $0) }
         do {
             let loaded = try WorkerProcess.load(modulePath: workerModule, className: workerClass,
-                                                overrides: .init(redisNodes: try redisNodes()), logger: logger)
+                                                overrides: .init(redisNodes: try redisNodes(), reconnectTimeout: retryFor,
+                                                                 brokerLogger: logger),
+                                                logger: logger)
             return (loaded.host.broker!, taskName ?? loaded.config.name)
         } catch let error as PluginError {
             throw CommandFailure(message: error.message, code: error.kind.rawValue)
@@ -122,7 +129,10 @@ struct Push: ParsableCommand {
 
     func parse(_ text: String) throws -> ValueMap {
         let value: Value
-        do { value = try Value(json: text) } catch { throw ValidationError("--kwargs \(text): \(error)") }
+        do { value = try Value(json: text) } catch {
+            let shown = text.count > 80 ? "\(text.prefix(60))... (\(text.utf8.count) bytes)" : text
+            throw ValidationError("--kwargs \(shown): \(error)")
+        }
         guard let map = value.mapValue else { throw ValidationError("--kwargs must be a JSON object, got \(value.kindName)") }
         return map
     }

@@ -2,7 +2,9 @@
  * Test fixture: a complete worker plugin written in C, proving that the ABI needs no Swift.
  * Class "CWorker": queue "c_worker", redis localhost:6379, INFO to stdout, one task per
  * run (so the supervisor respawns it after every task). `work` logs the task's size
- * through the host and fails tasks whose msgpack bytes contain the string "fail".
+ * through the host and fails tasks whose msgpack bytes contain the string "fail". A task
+ * whose bytes contain "push" pushes a task {"from": "c"} to queue "c_side" through the host
+ * table, counts that queue through it and stores the count in key "c_count" (msgpack).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,19 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
     char line[96];
     int n = snprintf(line, sizeof line, "C worker got a task of %zu bytes", length);
     host->log(host->host, SERGEANT_LOG_INFO, line, (size_t)n);
+    if (contains(task, length, "push")) {
+        static const uint8_t kwargs[] = {0x81, 0xa4, 'f', 'r', 'o', 'm', 0xa1, 'c'};
+        const uint8_t *list[] = {kwargs};
+        size_t lengths[] = {sizeof kwargs};
+        int64_t count = 0;
+        sergeant_status status = host->push_tasks(host->host, "c_side", list, lengths, 1, SERGEANT_PRIORITY_NORMAL,
+                                                  SERGEANT_NOT_DELAYED, NULL, error);
+        if (status == SERGEANT_OK) status = host->number_of_enqueued_tasks(host->host, "c_side", 0, &count, error);
+        if (status != SERGEANT_OK) return status;
+        uint8_t value = (uint8_t)(count & 0x7f);  /* a positive fixint */
+        int32_t was_new = 0;
+        return host->key_set(host->host, "c_count", &value, 1, &was_new, error);
+    }
     if (contains(task, length, "fail")) {
         say(error, "the C worker was asked to fail");
         return SERGEANT_FAILURE;

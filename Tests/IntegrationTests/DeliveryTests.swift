@@ -1,3 +1,6 @@
+import Logging
+import SergeantBroker
+import SergeantCore
 import SergeantTestSupport
 import XCTest
 
@@ -69,16 +72,75 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try server.command("LLEN", "crashing"), ":0")
     }
 
-    func testAtMostOnceKeepsNoInFlightRecord() throws {
+    /// The keys of `pattern` (KEYS, tests only) and the items of a list, through a real connection.
+    func keys(_ pattern: String) throws -> [String] {
+        guard case .array(let items) = try inspector().command("KEYS", pattern) else { return [] }
+        return items.compactMap { if case .bytes(let bytes) = $0 { String(decoding: bytes, as: UTF8.self) } else { nil } }
+    }
+
+    func list(_ key: String) throws -> [[UInt8]] {
+        guard case .array(let items) = try inspector().command("LRANGE", key, "0", "-1") else { return [] }
+        return items.compactMap { if case .bytes(let bytes) = $0 { bytes } else { nil } }
+    }
+
+    func inspector() -> RedisConnection {
+        RedisConnection(node: server.node, logger: Logger(label: "test") { SergeantLogHandler(label: $0, level: .critical) })
+    }
+
+    func testTheRunningTaskIsInFlightOnlyWithAtLeastOnce() throws {
         let plugin = try ProjectPaths.fixturePackage("parity")
-        for (environment, expected) in [([String: String](), ":1"), (["PARITY_AT_MOST_ONCE": "1"], ":0")] {
-            try push(plugin, "Parity", [#"{"action": "return"}"#])
-            let supervisor = try host(plugin, "Parity", environment: environment)
-            try waitUntil(timeout: 30, "the task") { supervisor.output.contains("handler: on_success") }
-            XCTAssertEqual(try server.command("EXISTS", "parity.processing"), expected, "\(environment)")
+        for atMostOnce in [false, true] {
+            _ = try server.command("DEL", "parity-release")
+            try push(plugin, "Parity", [#"{"action": "hold", "n": 7}"#])
+            let supervisor = try host(plugin, "Parity", environment: atMostOnce ? ["PARITY_AT_MOST_ONCE": "1"] : [:])
+            try waitUntil(timeout: 30, "the task to run") { supervisor.output.contains("hold: holding n=7") }
+            let records = try keys("parity.processing.*")
+            if atMostOnce {
+                XCTAssertEqual(records, [], "at-most-once records nothing in flight")
+            } else {
+                XCTAssertEqual(records.count, 1, "one worker, one in-flight list: \(records)")
+                let inFlight = try list(records.first ?? "")
+                XCTAssertEqual(inFlight.count, 1)
+                let task = try TaskEncoder().decode(inFlight.first ?? [])
+                XCTAssertEqual(task.kwargs["action"], "hold", "the running task itself is in flight")
+                XCTAssertEqual(task.kwargs["n"], 7)
+            }
+            _ = try server.command("RPUSH", "parity-release", "go")
+            try waitUntil(timeout: 30, "the task to end") { supervisor.output.contains("handler: on_success") }
             supervisor.signal(SIGTERM)
-            supervisor.wait(timeout: 30)
-            _ = try server.command("DEL", "parity.processing")
+            XCTAssertEqual(supervisor.wait(timeout: 30), 0, supervisor.output)
+            XCTAssertEqual(try keys("parity.processing.*"), [], "acknowledged at the end")
+        }
+    }
+
+    /// Many workers starting at once on a full queue: no live worker's task is taken by a
+    /// sibling's recovery, so every task runs exactly once and no death is counted.
+    /// SERGEANT_RACE_STARTS host starts (default 20), 16 workers each.
+    func testWorkersStartingTogetherWorkEveryTaskExactlyOnce() throws {
+        let plugin = try ProjectPaths.fixturePackage("parity")
+        let starts = ProcessInfo.processInfo.environment["SERGEANT_RACE_STARTS"].flatMap(Int.init) ?? 20
+        let tasks = 160
+        for start in 1...starts {
+            // Tasks of 20 ms keep the queue full while the workers start.
+            try push(plugin, "Parity", (0..<tasks).map { #"{"action": "tally", "n": \#($0), "ms": 20}"# })
+            let supervisor = try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(plugin)",
+                                               "--worker-class=Parity", "--concurrent-workers=16"],
+                                              environment: ["SERGEANT_REDIS": server.url])
+            func tallies() -> [Int] {
+                supervisor.output.split(separator: "\n").compactMap { line in
+                    line.range(of: "tally: n=").flatMap { Int(line[$0.upperBound...]) }
+                }
+            }
+            try waitUntil(timeout: 60, "start \(start): every task") { Set(tallies()).count == tasks }
+            supervisor.signal(SIGTERM)
+            XCTAssertEqual(supervisor.wait(timeout: 30), 0, supervisor.output)
+            let counts = Dictionary(grouping: tallies(), by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+            XCTAssertEqual(counts, [], "start \(start): tasks worked more than once though no worker died")
+            XCTAssertFalse(supervisor.output.contains("a dead worker had in flight"), "start \(start): \(supervisor.output)")
+            XCTAssertEqual(try server.command("EXISTS", "parity.deaths"), ":0", "start \(start): a live worker was counted dead")
+            XCTAssertEqual(try server.command("LLEN", "parity"), ":0")
+            XCTAssertEqual(try server.command("LLEN", "parity.recovered"), ":0")
+            if !counts.isEmpty { break }
         }
     }
 }

@@ -115,4 +115,33 @@ final class HostileInputTests: XCTestCase {
         supervisor.wait(timeout: 30)
         XCTAssertFalse(supervisor.output.contains("s3cret-pw"), supervisor.output)
     }
+
+    func testBadKwargsAreRefusedBrieflyAndInfinityIsNotJSON() throws {
+        let plugin = try ProjectPaths.plugin("consumer")
+        let module = ["push", "--worker-module=\(plugin)", "--worker-class=Worker"]
+        let deep = String(repeating: "[", count: 60_000)
+        let nested = try sergeant(module + ["--kwargs", deep])
+        XCTAssertNotEqual(nested.code, 0)
+        XCTAssertTrue(nested.output.contains("(60000 bytes)"), nested.output)
+        XCTAssertLessThan(nested.output.utf8.count, 2_000, "the argument is not echoed back whole")
+        let infinite = try sergeant(module + ["--kwargs", #"{"a": 1e999}"#])
+        XCTAssertNotEqual(infinite.code, 0)
+        XCTAssertTrue(infinite.output.contains("too large for a 64-bit float (JSON has no infinity)"), infinite.output)
+        XCTAssertEqual(try server.command("LLEN", "test_worker"), ":0", "nothing was pushed")
+    }
+
+    func testPushToADeadRedisSaysItRetriesAndGivesUpSoon() throws {
+        let plugin = try ProjectPaths.plugin("consumer")
+        let dead = "redis://127.0.0.1:\(try freePort())/0"
+        let started = Date()
+        let result = try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=Worker", "--kwargs", "{}", "--retry-for", "1"],
+                                  environment: ["SERGEANT_REDIS": dead])
+        XCTAssertEqual(result.code, 1, result.output)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 25, "it gave up long before a worker's 30 s")
+        let warnings = result.output.split(separator: "\n").filter { $0.contains("reconnecting in") }
+        XCTAssertFalse(warnings.isEmpty, result.output)
+        XCTAssertTrue(warnings.allSatisfy { $0.contains(" sergeant ") && $0.contains("giving up in") }, result.output)
+        XCTAssertFalse(result.output.contains("test_worker "), "logged under the command's name, not the worker's: \(result.output)")
+        XCTAssertTrue(result.output.contains("is unreachable"), result.output)
+    }
 }

@@ -67,10 +67,16 @@ final class ParityTests: XCTestCase {
         XCTAssertTrue(output.contains("on_failure handler has failed: the handler failed too"), output)
     }
 
+    func testTheFailureOfAnErrorWithOneMessageIsThatMessage() throws {
+        let output = try run([#"{"action": "fail_plain"}"#]) { $0.contains("handler: on_failure") }
+        XCTAssertTrue(output.contains("handler: post_work success=false failure=a plain failure"), output)
+        XCTAssertTrue(output.contains("handler: on_failure a plain failure"), output)
+    }
+
     func testOnFailureThatRetriesIsARetryUntilMaxRetries() throws {
         let output = try run([#"{"action": "fail_then_retry"}"#]) { $0.contains("handler: on_max_retries") }
         XCTAssertEqual(lines(output, "work: fail_then_retry").count, 3, "run_count 0, 1, 2 with max_retries 2: \(output)")
-        XCTAssertEqual(lines(output, "handler: on_retry"), ["handler: on_retry run_count=0", "handler: on_retry run_count=1"])
+        XCTAssertEqual(lines(output, "handler: on_retry"), ["handler: on_retry run_count=1", "handler: on_retry run_count=2"], "on_retry sees the task as pushed again, as in Python")
         XCTAssertEqual(lines(output, "handler: on_max_retries"), ["handler: on_max_retries run_count=2"])
         XCTAssertEqual(try server.command("LLEN", "parity"), ":0")
     }

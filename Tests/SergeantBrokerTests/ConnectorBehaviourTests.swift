@@ -12,8 +12,6 @@ class ConnectorBehaviourTests: XCTestCase {
     var broker: Broker!
     let logger = Logger(label: "test") { SergeantLogHandler(label: $0, level: .critical) }
 
-    /// The connector's name in printed measurements.
-    var connectorName: String { "none" }
 
     /// A new broker (with its own connection) on the storage of the current test: every
     /// call during one test reaches the same queues. Subclasses override it.
@@ -237,23 +235,5 @@ class ConnectorBehaviourTests: XCTestCase {
         }
         XCTAssertTrue(try raw { connector throws(BrokerError) in try connector.lockRelease("shared") })
         XCTAssertTrue(try other.withConnector { connector throws(BrokerError) in try connector.lockTryAcquire("shared", ttl: 60) })
-    }
-
-    // MARK: Measurement
-
-    /// Prints (never asserts) the rate of 10,000 single pushes and of pops in batches of 1,000.
-    func testThroughputIsPrinted() throws {
-        let total = 10_000
-        let tasks = (0..<total).map(task)
-        var start = unixTime()
-        for task in tasks { try broker.push(tasks: [task], queue: "bench") }
-        let pushSeconds = unixTime() - start
-        start = unixTime()
-        var popped = 0
-        while case let batch = try broker.pop(queue: "bench", count: 1_000).tasks, !batch.isEmpty { popped += batch.count }
-        let popSeconds = unixTime() - start
-        XCTAssertEqual(popped, total)
-        print(String(format: "[%@ connector] %d single pushes: %.0f/s (%.2f s); pops in batches of 1,000: %.0f/s (%.3f s)",
-                     connectorName, total, Double(total) / pushSeconds, pushSeconds, Double(total) / popSeconds, popSeconds))
     }
 }

@@ -12,7 +12,6 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
     var directory: URL!
     var filePath: String { directory.appendingPathComponent("queue.sqlite3").path }
 
-    override var connectorName: String { "local" }
 
     override func makeBroker(encoder: TaskEncoder) throws -> Broker {
         Broker(connector: try LocalConnector(filePath: filePath), encoder: encoder)
@@ -142,28 +141,46 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
     }
 
     func testAFileLockedByAnotherConnectionWaitsThenFailsClearly() throws {
-        // Another process holds the write lock (python's sqlite3, BEGIN IMMEDIATE) for 3 s.
+        // Another process holds the write lock (python's sqlite3, BEGIN IMMEDIATE) until the
+        // test creates the release file.
+        let release = filePath + ".release"
         let python = try ChildProcess(["/usr/bin/env", "python3", "-c", """
-            import sqlite3, sys, time
+            import os, sqlite3, sys, time
             db = sqlite3.connect(sys.argv[1], isolation_level=None)
             db.execute('BEGIN IMMEDIATE')
             print('locked', flush=True)
-            time.sleep(3)
+            deadline = time.time() + 60
+            while not os.path.exists(sys.argv[2]) and time.time() < deadline:
+                time.sleep(0.01)
             db.execute('ROLLBACK')
-            """, filePath])
+            """, filePath, release])
+        defer { unlink(release) }
         try waitUntil(timeout: 10, "python to take the lock") { python.output.contains("locked") }
         let quick = try LocalConnector(filePath: filePath, busyTimeout: 0.3)
-        let started = unixTime()
         XCTAssertThrowsError(try quick.push(queue: "q", items: [[1]], priority: .normal, consumableFrom: nil)) { error in
             XCTAssertTrue("\(error)".contains("locked by another connection for more than 0.3 s"), "\(error)")
         }
-        XCTAssertLessThan(unixTime() - started, 2.5)
         // Reads go on while the writer holds its lock (WAL).
         XCTAssertEqual(try quick.length(queue: "q", includeDelayed: true), 0)
-        // A patient connection waits for the lock and then pushes.
+        // A patient connection waits for the lock, and pushes once it is free.
         let patient = try LocalConnector(filePath: filePath, busyTimeout: 30)
-        try patient.push(queue: "q", items: [[2]], priority: .normal, consumableFrom: nil)
-        XCTAssertGreaterThan(unixTime() - started, 1, "the push waited for the lock")
+        let pushed = Collected()
+        let path = filePath
+        let pusher = Thread {
+            do {
+                try LocalConnector(filePath: path, busyTimeout: 30).push(queue: "q", items: [[2]], priority: .normal, consumableFrom: nil)
+                pushed.add(["pushed"])
+            } catch {
+                pushed.fail("\(error)")
+            }
+        }
+        pusher.start()
+        XCTAssertEqual(try patient.length(queue: "q", includeDelayed: true), 0)
+        XCTAssertEqual(pushed.items, [], "the push went through a held lock")
+        XCTAssertTrue(python.isRunning, "python still holds the lock")
+        XCTAssertTrue(FileManager.default.createFile(atPath: release, contents: nil))
+        try waitUntil(timeout: 30, "the waiting push to go through") { pushed.items == ["pushed"] || !pushed.errors.isEmpty }
+        XCTAssertEqual(pushed.errors, [])
         XCTAssertEqual(try patient.pop(queue: "q", count: 5), [[2]])
         XCTAssertEqual(python.wait(timeout: 10), 0, python.output)
     }

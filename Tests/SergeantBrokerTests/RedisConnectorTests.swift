@@ -9,7 +9,6 @@ import XCTest
 final class RedisConnectorTests: ConnectorBehaviourTests {
     var server: RedisServer!
 
-    override var connectorName: String { "redis" }
 
     override func makeBroker(encoder: TaskEncoder) throws -> Broker {
         if server == nil { server = try RedisServer() }

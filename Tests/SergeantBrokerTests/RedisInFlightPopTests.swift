@@ -197,7 +197,7 @@ final class RedisInFlightPopTests: XCTestCase {
         connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
         XCTAssertThrowsError(try pop())
         XCTAssertEqual(try list("q.processing.w"), [3], "the transaction ran")
-        pause(seconds: 0.7)
+        try waitForTheNode()
         // The next pop asks first: task 3 was never handed out, so it comes now instead of
         // being acknowledged unseen.
         XCTAssertEqual(try pop(), [3])
@@ -213,7 +213,7 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try pop(), [1])
         connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
         XCTAssertThrowsError(try pop())
-        pause(seconds: 0.7)
+        try waitForTheNode()
         // The worker ends here (SIGTERM): its final acknowledgement must not drop task 2,
         // which it never saw; the replacement worker recovers the list.
         try connector.acknowledge(queue: "q", worker: "w")
@@ -230,7 +230,7 @@ final class RedisInFlightPopTests: XCTestCase {
         connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
         XCTAssertThrowsError(try connector.pop(queue: "q", count: 2, inFlightFor: "w"))
         XCTAssertEqual(try list("q.processing.w"), [3, 4], "the script ran")
-        pause(seconds: 0.7)
+        try waitForTheNode()
         XCTAssertEqual(try connector.pop(queue: "q", count: 2, inFlightFor: "w"), [[3], [4]])
         XCTAssertEqual(try connector.pop(queue: "q", count: 2, inFlightFor: "w"), [[5], [6]])
         XCTAssertEqual(try list("q.processing.w"), [5, 6])
@@ -287,5 +287,23 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try list("q.processing.w", on: inspectors[0]) + list("q.processing.w", on: inspectors[1]), [])
         XCTAssertEqual(try calls("exec", on: inspectors[0]) + calls("exec", on: inspectors[1]), 4,
                        "pops 3 and 4 and the empty pop on each node are transactions (each node's first pop is the script)")
+    }
+
+    func testAPopToADeadServerLeavesNoPopOfUnknownOutcome() throws {
+        connector = RedisConnector(nodes: [server.node], logger: logger, reconnectTimeout: 0.2)
+        try push([1, 2])
+        XCTAssertEqual(try pop(), [1])
+        // The server dies between two pops: the connection it closed is not used to send the
+        // next transaction, so nothing was sent and nothing is left unexplained.
+        server.stop()
+        XCTAssertThrowsError(try pop())
+        XCTAssertTrue(connector.unresolvedPops.allSatisfy { $0 == nil }, "a pop that never reached Redis counts as unknown")
+    }
+
+    /// Polls until the simulated outage is over and the node answers again.
+    func waitForTheNode() throws {
+        try waitUntil(timeout: 10, "the node to answer again") {
+            (try? self.connector.connections[0].command("PING")) == .status("PONG")
+        }
     }
 }

@@ -36,6 +36,7 @@ final class PluginModuleTests: XCTestCase {
 
     func testWorkRunsAndBrokerCallsGoThroughTheHost() throws {
         let server = try RedisServer()
+        let inspector = RedisConnection(node: server.node, logger: logger)
         let module = try PluginModule(path: try ProjectPaths.fixture("libc_worker.so"))
         let broker = Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: TaskEncoder())
         let host = HostContext(config: WorkerConfig(name: "c_worker"), broker: broker, logger: logger)
@@ -45,13 +46,43 @@ final class PluginModuleTests: XCTestCase {
         let failed = worker.work(SergeantTask(kwargs: ["x": "fail"]).messagePack())
         XCTAssertEqual(failed.status, .failure)
         XCTAssertEqual(failed.message, "the C worker was asked to fail")
+        // The C worker pushes, counts and sets a key through the host's table, on the host's
+        // connection to this Redis.
+        XCTAssertEqual(worker.work(SergeantTask(kwargs: ["x": "push"]).messagePack()).status, .ok)
+        guard case .array(let side) = try inspector.command("LRANGE", "c_side", "0", "-1"), case .bytes(let pushed)? = side.first else {
+            return XCTFail("the C worker's push did not reach Redis")
+        }
+        XCTAssertEqual(side.count, 1)
+        XCTAssertEqual(try TaskEncoder().decode(pushed).kwargs, ["from": "c"])
+        XCTAssertEqual(try inspector.command("GET", "c_count"), .bytes([0x01]), "the count it read through the host")
         // A handler the plugin does not provide is a handler that does nothing.
         XCTAssertEqual(worker.on(.retry, SergeantTask().messagePack()).status, .ok)
     }
 
     func testOutcomeDispatchFollowsAHandlerThatRetries() throws {
-        XCTAssertEqual(TaskOutcome(PluginWorker.Result(status: .failure, message: "boom", value: [])), .failure("boom"))
-        XCTAssertEqual(TaskOutcome(PluginWorker.Result(status: .retry, message: "", value: [])), .retry)
-        XCTAssertEqual(TaskOutcome(PluginWorker.Result(status: .invalid, message: "", value: [])), .failure("status invalid"))
+        // The parity worker's on_failure retries a "fail_then_retry" task (max_retries 2):
+        // the dispatcher must follow that handler to a retry, and the task must be back in
+        // the queue with run_count + 1.
+        let server = try RedisServer()
+        let module = try PluginModule(path: try ProjectPaths.fixturePackage("parity"))
+        let config = try module.makeWorker(className: "Parity", host: HostContext(config: WorkerConfig(name: "probe"), broker: nil, logger: logger)).config()
+        let broker = Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: TaskEncoder())
+        let host = HostContext(config: config, broker: broker, logger: logger)
+        let worker = try module.makeWorker(className: "Parity", host: host)
+        let dispatcher = OutcomeDispatcher(worker: worker, events: config.logging.events, logger: logger,
+                                           deadlines: host.deadlines, timeouts: config.timeouts)
+        let task = SergeantTask(kwargs: ["action": "fail_then_retry"]).messagePack()
+        XCTAssertEqual(dispatcher.execute(PoppedTask(messagePack: task, stored: task)), .retry,
+                       "work failed, and its on_failure retried")
+        let (popped, _) = try broker.pop(queue: config.name, count: 10)
+        XCTAssertEqual(popped.count, 1, "the retried task is queued again")
+        let retried = try SergeantTask(messagePack: popped.first?.messagePack ?? [])
+        XCTAssertEqual(retried.runCount, 1)
+        XCTAssertEqual(retried.kwargs["action"], "fail_then_retry")
+        // At max_retries the same handler's retry becomes max retries.
+        var last = SergeantTask(kwargs: ["action": "fail_then_retry"])
+        last.runCount = 2
+        XCTAssertEqual(dispatcher.execute(PoppedTask(messagePack: last.messagePack(), stored: [])), .maxRetries)
+        XCTAssertEqual(try broker.count(queue: config.name, includeDelayed: true), 0)
     }
 }

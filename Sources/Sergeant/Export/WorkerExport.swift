@@ -141,7 +141,7 @@ enum WorkerTable {
         } catch let interrupt as WorkerInterrupt {
             return interrupt.status.rawValue
         } catch let failure {
-            write(String(describing: failure), to: error)
+            write(Worker.failureText(of: failure), to: error)
             return SERGEANT_FAILURE
         }
     }

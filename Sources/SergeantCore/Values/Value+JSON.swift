@@ -100,7 +100,13 @@ private struct JSONParser {
         let text = String(decoding: bytes[start..<offset], as: UTF8.self)
         if let integer = Int64(text) { return .int(integer) }
         if let unsigned = UInt64(text) { return .uint(unsigned) }
-        if !text.isEmpty, let double = Double(text) { return .double(double) }
+        if !text.isEmpty, let double = Double(text) {
+            guard double.isFinite else {
+                offset = start
+                throw error("the number \(text.prefix(40)) is too large for a 64-bit float (JSON has no infinity)")
+            }
+            return .double(double)
+        }
         offset = start
         throw error("unexpected character")
     }

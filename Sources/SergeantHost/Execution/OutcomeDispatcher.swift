@@ -92,7 +92,13 @@ public struct OutcomeDispatcher: Sendable {
             return follow(worker.on(.timeout, task), "on_timeout", task) ?? .timeout
         case .retry:
             if events.onRetry { logger.info("task has retried") }
-            return follow(worker.on(.retry, task), "on_retry", task, allowRedirect: false) ?? .retry
+            // As in Python sergeant, on_retry sees the task that was pushed again: run_count + 1.
+            let retried = (try? SergeantTask(messagePack: task)).map { task -> [UInt8] in
+                var task = task
+                task.runCount += 1
+                return task.messagePack()
+            } ?? task
+            return follow(worker.on(.retry, retried), "on_retry", retried, allowRedirect: false) ?? .retry
         case .maxRetries:
             if events.onMaxRetries { logger.error("task has reached max retries") }
             return follow(worker.on(.maxRetries, task), "on_max_retries", task, allowRedirect: false) ?? .maxRetries

@@ -39,10 +39,16 @@ public final class WorkerProcess {
     public struct Overrides: Sendable {
         /// Redis nodes replacing the configured connector.
         public var redisNodes: [RedisNode]?
+        /// How long a dead Redis is retried before an operation fails (nil: the default).
+        public var reconnectTimeout: Double?
+        /// The logger of the broker's connections (nil: the worker's own logger).
+        public var brokerLogger: Logger?
 
         /// Creates overrides.
-        public init(redisNodes: [RedisNode]? = nil) {
+        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double? = nil, brokerLogger: Logger? = nil) {
             self.redisNodes = redisNodes
+            self.reconnectTimeout = reconnectTimeout
+            self.brokerLogger = brokerLogger
         }
     }
 
@@ -58,7 +64,10 @@ public final class WorkerProcess {
         if let nodes = overrides.redisNodes { config.connector = .redis(nodes: nodes) }
         let workerLogger = Self.logger(for: config)
         let broker: Broker
-        do { broker = try Broker(config: config, logger: workerLogger) } catch {
+        do {
+            broker = try Broker(config: config, logger: overrides.brokerLogger ?? workerLogger,
+                                reconnectTimeout: overrides.reconnectTimeout)
+        } catch {
             throw PluginError(.invalidConfig, error.message)
         }
         let host = HostContext(config: config, broker: broker, logger: workerLogger)
@@ -322,15 +331,20 @@ public final class WorkerProcess {
         let logger = logger
         let workerID = workerID
         WorkerThread.detach {
+            // The first heartbeat went with the first pop (Broker.pop); this thread renews it.
+            // Its connection's reconnect warnings are the main thread's too: only its own
+            // failures are logged here.
+            var quiet = logger
+            quiet.logLevel = .critical
             var broker: Broker?
             while true {
-                do {
-                    if broker == nil { broker = try Broker(config: config, logger: logger) }
-                    try broker?.heartbeat(queue: config.name, worker: workerID, ttl: 15)
+                pause(seconds: Broker.heartbeatInterval)
+                do throws(BrokerError) {
+                    if broker == nil { broker = try Broker(config: config, logger: quiet) }
+                    try broker?.heartbeat(queue: config.name, worker: workerID)
                 } catch {
-                    logger.warning("heartbeat failed: \(error)")
+                    logger.warning("heartbeat failed (retrying in \(Int(Broker.heartbeatInterval)) s): \(error.message)")
                 }
-                pause(seconds: 5)
             }
         }
     }

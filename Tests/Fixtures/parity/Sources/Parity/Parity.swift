@@ -10,6 +10,11 @@ final class Parity: Sergeant.Worker {
         let description: String
     }
 
+    /// An error that is not CustomStringConvertible, as users write them.
+    struct PlainFailure: Error {
+        let message: String
+    }
+
     override func generateConfig() -> WorkerConfig {
         var config = WorkerConfig(name: "parity", connector: .redis(nodes: [RedisNode()]), maxRetries: 2,
                                   logging: LoggingConfig(level: .info, logToStdout: true))
@@ -44,6 +49,8 @@ final class Parity: Sergeant.Worker {
             return ["answer": 42]
         case "fail", "fail_then_retry":
             throw Failure(description: "failed on purpose")
+        case "fail_plain":
+            throw PlainFailure(message: "a plain failure")
         case "retry":
             try retry(task: task)
         case "requeue_once":
@@ -102,6 +109,18 @@ final class Parity: Sergeant.Worker {
             logger.info("slow: done n=\(task.kwargs["n"]?.description ?? "?")")
         case "respawn":
             try respawn()
+        case "tally":
+            // One line per run, so a test counts how often each task was worked.
+            if let milliseconds = task.kwargs["ms"]?.doubleValue { pause(seconds: milliseconds / 1000) }
+            logger.info("tally: n=\(task.kwargs["n"]?.description ?? "?")")
+        case "hold":
+            // Runs until the test pushes to `parity-release` (or 30 s pass).
+            logger.info("hold: holding n=\(task.kwargs["n"]?.description ?? "?")")
+            let deadline = unixTime() + 30
+            while try numberOfEnqueuedTasks(taskName: "parity-release") == 0, unixTime() < deadline {
+                pause(seconds: 0.01)
+            }
+            logger.info("hold: released")
         default:
             break
         }
