@@ -7,42 +7,67 @@ import SergeantCore
 // MARK: - Broker
 
 /// sergeant's `Broker`: tasks and values on top of a ``QueueConnector``, through a
-/// ``TaskEncoder``. Thread-safe: one lock serialises the connector, which holds one
-/// connection per node.
+/// ``TaskEncoder``, and the only door to the connector: every key name comes from the
+/// queue's ``KeySpace`` here, and optional abilities (``InFlightRecords``, ``BlockingWait``)
+/// are used only when the connector declares them. Thread-safe: one lock serialises the
+/// connector, which holds one connection per node.
+///
+/// ```swift
+/// let broker = try Broker(config: WorkerConfig(name: "q", connector: .redis(nodes: [RedisNode()])), logger: logger)
+/// try broker.push(tasks: [SergeantTask(kwargs: ["n": 1])], queue: "q")
+/// let (tasks, rejected) = try broker.pop(queue: "q", count: 10)
+/// ```
 public final class Broker: @unchecked Sendable {
-    /// The storage.
-    public let connector: any QueueConnector
+    /// The storage; reached only through this broker (and tests).
+    let connector: any QueueConnector
+    /// The connector's at-least-once records, when it has them.
+    let inFlight: (any InFlightRecords)?
+    /// The connector's blocking wait, when it has one.
+    let blocking: (any BlockingWait)?
     /// How tasks become bytes.
     public let encoder: TaskEncoder
     /// Largest task in bytes as stored; 0 for no limit.
     public let maxTaskSize: Int
+    /// What the connector can do beyond the required operations.
+    public var capabilities: ConnectorCapabilities { ConnectorCapabilities(of: connector) }
     private let lock = Mutex()
     /// `queue \0 worker` of the workers whose first heartbeat this broker wrote.
-    private var registered: Set<String> = []
+    var registered: Set<String> = []
 
-    /// Creates a broker.
+    /// Creates a broker over a connector.
     public init(connector: any QueueConnector, encoder: TaskEncoder, maxTaskSize: Int = 0) {
         self.connector = connector
+        inFlight = connector as? any InFlightRecords
+        blocking = connector as? any BlockingWait
         self.encoder = encoder
         self.maxTaskSize = maxTaskSize
     }
 
-    /// The broker a worker configuration names. `reconnectTimeout` is how long a dead Redis
-    /// is retried before an operation fails (default: SERGEANT_RECONNECT_TIMEOUT, else 30 s).
+    /// The broker a worker configuration names (see ``ConnectorRegistry``).
+    /// `reconnectTimeout` is how long a dead Redis is retried before an operation fails
+    /// (default: SERGEANT_RECONNECT_TIMEOUT, else 30 s).
+    ///
+    /// `at_least_once` on a connector without ``InFlightRecords`` is logged as a warning: such
+    /// a connector delivers at most once (the local connector, until it has in-flight records).
     public convenience init(config: WorkerConfig, logger: Logger, reconnectTimeout: Double? = nil) throws(BrokerError) {
-        switch config.connector.type {
-        case .redis:
-            let timeout = reconnectTimeout ?? getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
-            self.init(connector: RedisConnector(nodes: config.connector.params.nodes ?? [], logger: logger, reconnectTimeout: timeout),
-                      encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
-        case .local:
-            let connector = try LocalConnector(filePath: config.connector.params.filePath ?? ConnectorConfig.defaultLocalFilePath)
-            self.init(connector: connector, encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
+        let timeout = reconnectTimeout ?? getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
+        let connector = try ConnectorRegistry.connector(for: config.connector,
+                                                        context: ConnectorContext(logger: logger, reconnectTimeout: timeout))
+        self.init(connector: connector, encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
+        if config.atLeastOnce && inFlight == nil {
+            logger.warning("""
+                the \(config.connector.type) connector keeps no in-flight records: tasks are delivered at most once \
+                (a worker that dies mid-task loses it); set at_least_once: false to silence this, or use redis
+                """,
+                metadata: ["queue": "\(config.name)", "connector": "\(config.connector.type)"])
         }
     }
 
+    /// The key names of `queue`.
+    public func keys(_ queue: String) -> KeySpace { KeySpace(queue: queue) }
+
     /// Runs `body` with exclusive use of the connector.
-    public func withConnector<T>(_ body: (any QueueConnector) throws(BrokerError) -> T) throws(BrokerError) -> T {
+    func withConnector<T>(_ body: (any QueueConnector) throws(BrokerError) -> T) throws(BrokerError) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(connector)
@@ -69,41 +94,38 @@ public final class Broker: @unchecked Sendable {
             }
         }
         try withConnector { connector throws(BrokerError) in
-            try connector.push(queue: queue, items: items, priority: priority, consumableFrom: consumableFrom)
+            try connector.push(queue: keys(queue).queue, items: items, priority: priority, consumableFrom: consumableFrom)
         }
     }
 
     /// Pops up to `count` tasks. Bytes that are not a readable task are moved to the queue's
     /// dead-letter list (`NAME.dead`) with the reason, and reported in `rejected`.
-    /// With `inFlightFor`, the tasks are recorded as that worker's until it acknowledges them;
-    /// its first heartbeat is written before its first such pop, so no sibling's recovery
-    /// ever takes a live worker for a dead one.
+    /// With `inFlightFor`, the tasks are recorded as that worker's until it acknowledges them
+    /// (on a connector with ``InFlightRecords``); its first heartbeat is written before its
+    /// first such pop, so no sibling's recovery ever takes a live worker for a dead one.
     public func pop(queue: String, count: Int, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
+        let keys = keys(queue)
         let items = try withConnector { connector throws(BrokerError) in
-            guard let worker else { return try connector.pop(queue: queue, count: count) }
-            try register(worker, queue: queue, on: connector)
-            return try connector.pop(queue: queue, count: count, inFlightFor: worker)
+            guard let worker, let inFlight else { return try connector.pop(queue: keys.queue, count: count) }
+            try register(worker, keys, on: inFlight)
+            return try inFlight.pop(keys, count: count, inFlightFor: worker)
         }
         return try decode(items, queue: queue)
     }
 
-    /// Waits up to `timeout` seconds for one task to arrive (a blocking pop on Redis), so an
-    /// idle worker starts a new task at once without polling.
+    /// Waits up to `timeout` seconds for one task to arrive (a blocking pop where the
+    /// connector has one, otherwise a short pause), so an idle worker starts a new task at
+    /// once without polling.
     public func wait(queue: String, timeout: Double, inFlightFor worker: String? = nil) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
-        let items = try withConnector { connector throws(BrokerError) in
-            if let worker { try register(worker, queue: queue, on: connector) }
-            return try connector.waitForItems(queue: queue, timeout: timeout, inFlightFor: worker)
+        let keys = keys(queue)
+        let items = try withConnector { connector throws(BrokerError) -> [[UInt8]] in
+            guard let blocking else { return [] }
+            let worker = inFlight == nil ? nil : worker
+            if let worker, let inFlight { try register(worker, keys, on: inFlight) }
+            return try blocking.waitForItems(keys, timeout: timeout, inFlightFor: worker)
         }
+        if blocking == nil { pause(seconds: min(timeout, 0.01)) }
         return try decode(items, queue: queue)
-    }
-
-    /// Writes the first heartbeat of `worker` on `queue`, once, before anything is recorded in
-    /// flight for it (the caller holds the lock).
-    private func register(_ worker: String, queue: String, on connector: any QueueConnector) throws(BrokerError) {
-        let key = queue + "\u{0}" + worker
-        guard !registered.contains(key) else { return }
-        try connector.heartbeat(queue: queue, worker: worker, ttl: Self.heartbeatTTL)
-        registered.insert(key)
     }
 
     /// Decodes popped items; undecodable ones go to the dead-letter list.
@@ -123,7 +145,7 @@ public final class Broker: @unchecked Sendable {
                 tasks.append(PoppedTask(messagePack: bytes, stored: item))
             } catch {
                 rejected.append(error.message)
-                dead.append(Self.deadLetter(raw: item, reason: error.message))
+                dead.append(DeadLetter(task: item, reason: error.message).encoded)
             }
         }
         if !dead.isEmpty {
@@ -132,83 +154,22 @@ public final class Broker: @unchecked Sendable {
         return (tasks, rejected)
     }
 
-    /// Appends dead-letter entries (see ``deadLetter(raw:reason:)``) to `NAME.dead`.
-    public func setAside(_ entries: [[UInt8]], queue: String) throws(BrokerError) {
-        try withConnector { connector throws(BrokerError) in
-            try connector.push(queue: deadLetterKey(queue), items: entries, priority: .normal, consumableFrom: nil)
-        }
-    }
-
-    // MARK: At-least-once delivery
-
-    /// The tasks `worker` pulled are done: forget them.
-    public func acknowledge(queue: String, worker: String) throws(BrokerError) {
-        try withConnector { connector throws(BrokerError) in try connector.acknowledge(queue: queue, worker: worker) }
-    }
-
-    /// Returns the in-flight tasks of a dead worker (and of every worker whose heartbeat
-    /// expired) to be worked first (`NAME.recovered`); a task that was in flight at `maxDeaths` deaths
-    /// goes to `NAME.dead` instead. Returns (requeued, set aside).
-    @discardableResult
-    public func recover(queue: String, deadWorker: String?, claimant: String, maxDeaths: Int) throws(BrokerError) -> (requeued: Int, deadLettered: Int) {
-        try withConnector { connector throws(BrokerError) in
-            // The claimant holds what it takes in its own record until it is pushed back.
-            try register(claimant, queue: queue, on: connector)
-            let items = try connector.reclaim(queue: queue, worker: deadWorker, alsoExpired: true, by: claimant)
-            guard !items.isEmpty else { return (0, 0) }
-            var back: [[UInt8]] = []
-            var dead: [[UInt8]] = []
-            for item in items {
-                let deaths = try connector.countDeath(queue: queue, item: item)
-                if maxDeaths > 0 && deaths >= maxDeaths {
-                    dead.append(Self.deadLetter(raw: item, reason: "the task was in flight when its worker died \(deaths) times (poison task)"))
-                } else {
-                    back.append(item)
-                }
-            }
-            // Recovered tasks are pulled one at a time before the queue (see
-            // RedisConnector.popInFlightScript), so a poison task is soon alone in flight and
-            // only its own deaths count.
-            try connector.push(queue: recoveredKey(queue), items: back, priority: .normal, consumableFrom: nil)
-            try connector.push(queue: deadLetterKey(queue), items: dead, priority: .normal, consumableFrom: nil)
-            // Until here the claimant's own in-flight record held them.
-            try connector.acknowledge(queue: queue, worker: claimant)
-            return (back.count, dead.count)
-        }
-    }
-
-    /// A task of `worker`'s that its watchdog ends: forget that one only.
-    public func forget(stored item: [UInt8], queue: String, worker: String) throws(BrokerError) {
-        try withConnector { connector throws(BrokerError) in try connector.forget(queue: queue, worker: worker, item: item) }
-    }
-
-    /// Seconds a heartbeat keeps a worker alive; its worker renews it every
-    /// ``heartbeatInterval`` seconds, so two renewals can fail before it looks dead.
-    public static let heartbeatTTL = 15
-    /// Seconds between two heartbeats of a worker.
-    public static let heartbeatInterval = 5.0
-
-    /// Marks `worker` alive for ``heartbeatTTL`` seconds.
-    public func heartbeat(queue: String, worker: String) throws(BrokerError) {
-        try withConnector { connector throws(BrokerError) in
-            try connector.heartbeat(queue: queue, worker: worker, ttl: Self.heartbeatTTL)
-        }
+    /// Up to `count` tasks from the head of `queue` as stored, left in place.
+    public func peek(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
+        try withConnector { connector throws(BrokerError) in try connector.peek(queue: keys(queue).queue, count: count) }
     }
 
     /// Deletes the queue with its delayed tasks.
     @discardableResult
     public func purge(queue: String) throws(BrokerError) -> Bool {
-        try withConnector { connector throws(BrokerError) in try connector.delete(queue: queue) }
+        try withConnector { connector throws(BrokerError) in try connector.delete(queue: keys(queue).queue) }
     }
 
     /// Number of queued tasks; delayed ones too when `includeDelayed` (due ones always).
     public func count(queue: String, includeDelayed: Bool) throws(BrokerError) -> Int {
-        try withConnector { connector throws(BrokerError) in try connector.length(queue: queue, includeDelayed: includeDelayed) }
-    }
-
-    /// A dead-letter entry: msgpack `{"reason": str, "date": float, "task": bytes}`.
-    static func deadLetter(raw: [UInt8], reason: String) -> [UInt8] {
-        MessagePack.encode(["reason": .string(reason), "date": .double(unixTime()), "task": .bytes(raw)])
+        try withConnector { connector throws(BrokerError) in
+            try connector.length(queue: keys(queue).queue, includeDelayed: includeDelayed)
+        }
     }
 }
 

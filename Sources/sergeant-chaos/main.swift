@@ -739,10 +739,10 @@ final class ChaosRun {
 
     /// The in-flight picture: (queued, delayed, in flight, in-flight lists, timed out, dead).
     private func redisCounts() -> (queued: Int, delayed: Int, inFlight: Int, lists: Int, timedOut: Int, dead: Int)? {
-        guard let queued = integer("LLEN", queue).flatMap({ main in integer("LLEN", recoveredKey(queue)).map { main + $0 } }),
-              let delayed = integer("ZCARD", delayedKey(queue)),
-              let timedOut = integer("LLEN", "\(queue).timedout"), let dead = integer("LLEN", deadLetterKey(queue)),
-              case .array(let keys)? = try? command("KEYS", processingKey(queue, worker: "*")) else { return nil }
+        guard let queued = integer("LLEN", queue).flatMap({ main in integer("LLEN", KeySpace(queue: queue).recovered).map { main + $0 } }),
+              let delayed = integer("ZCARD", KeySpace.delayedSet(of: queue)),
+              let timedOut = integer("LLEN", "\(queue).timedout"), let dead = integer("LLEN", KeySpace(queue: queue).dead),
+              case .array(let keys)? = try? command("KEYS", KeySpace(queue: queue).processing("*")) else { return nil }
         var inFlight = 0
         var lists = 0
         for case .bytes(let key) in keys {
@@ -877,13 +877,13 @@ final class ChaosRun {
             }
         }
         list(queue).forEach { place($0, .queue) }
-        if case .array(let keys)? = try? command("KEYS", processingKey(queue, worker: "*")) {
+        if case .array(let keys)? = try? command("KEYS", KeySpace(queue: queue).processing("*")) {
             for case .bytes(let key) in keys { list(String(decoding: key, as: UTF8.self)).forEach { place($0, .processing) } }
         }
         var deadReasons: [String: Int] = [:]
         var deadNumbers: [Int] = []
         var deadOther = 0
-        let deadEntries = list(deadLetterKey(queue))
+        let deadEntries = list(KeySpace(queue: queue).dead)
         for entry in deadEntries {
             guard let value = try? MessagePack.decode(entry), let stored = value["task"]?.bytesValue else {
                 deadOther += 1
@@ -1022,7 +1022,7 @@ final class ChaosRun {
             // What became of the in-flight list the task was last put in.
             let command = commands[last]
             let destination = ["LMOVE", "BLMOVE", "RPOPLPUSH"].contains(command.name) ? command.words.dropFirst().first : command.words.first
-            if let key = destination, key.hasPrefix(processingKey(queue, worker: "")),
+            if let key = destination, key.hasPrefix(KeySpace(queue: queue).processing("")),
                let next = commands[(last + 1)...].firstIndex(where: { $0.words.contains(key) }) {
                 let crossed = restartsBetween(last, next)
                 text += crossed + " -> next write to that list: #\(next) \(commands[next].summary)"

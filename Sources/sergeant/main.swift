@@ -206,43 +206,37 @@ struct Dead: ParsableCommand {
         func run() throws {
             try reporting {
                 let (broker, queue) = try worker.open()
-                let entries = try brokerCall { () throws(BrokerError) in
-                    try broker.withConnector { connector throws(BrokerError) in try connector.peek(queue: deadLetterKey(queue), count: limit) }
+                let letters = try brokerCall { () throws(BrokerError) in try broker.deadLetters(queue: queue, limit: limit) }
+                for letter in letters {
+                    switch letter {
+                    case .success(let letter):
+                        let readable = (try? broker.encoder.decode(letter.task)).map { "kwargs=\($0.kwargs) run_count=\($0.runCount)" }
+                            ?? "\(letter.task.count) bytes"
+                        print("\(letter.reason) | \(readable)")
+                    case .failure(let error):
+                        print("(unreadable entry: \(error.message))")
+                    }
                 }
-                for entry in entries {
-                    guard let value = try? MessagePack.decode(entry) else { print("(unreadable entry of \(entry.count) bytes)"); continue }
-                    let task = value["task"]?.bytesValue ?? []
-                    let readable = (try? broker.encoder.decode(task)).map { "kwargs=\($0.kwargs) run_count=\($0.runCount)" } ?? "\(task.count) bytes"
-                    print("\(value["reason"]?.stringValue ?? "?") | \(readable)")
-                }
-                print("\(entries.count) task(s) in \(deadLetterKey(queue))")
+                let total = try brokerCall { () throws(BrokerError) in try broker.deadLetterCount(queue: queue) }
+                print("\(letters.count) of \(total) task(s) in \(broker.keys(queue).dead)")
             }
         }
     }
 
     struct Requeue: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "requeue", abstract: "Push every set-aside task back to the queue (their bytes unchanged).")
+        static let configuration = CommandConfiguration(
+            commandName: "requeue",
+            abstract: "Move every set-aside task back to the queue (their bytes unchanged), atomically in batches.",
+            discussion: "An entry that cannot be read stays in NAME.dead, with the reason. Interrupting the command loses nothing.")
 
         @OptionGroup var worker: WorkerOptions
 
         func run() throws {
             try reporting {
                 let (broker, queue) = try worker.open()
-                var total = 0
-                while true {
-                    let entries = try brokerCall { () throws(BrokerError) in
-                        try broker.withConnector { connector throws(BrokerError) in try connector.pop(queue: deadLetterKey(queue), count: 1000) }
-                    }
-                    guard !entries.isEmpty else { break }
-                    let tasks = entries.compactMap { (try? MessagePack.decode($0))?["task"]?.bytesValue }
-                    try brokerCall { () throws(BrokerError) in
-                        try broker.withConnector { connector throws(BrokerError) in
-                            try connector.push(queue: queue, items: tasks, priority: .normal, consumableFrom: nil)
-                        }
-                    }
-                    total += tasks.count
-                }
-                print("requeued \(total) task(s) to \(queue)")
+                let (requeued, kept) = try brokerCall { () throws(BrokerError) in try broker.requeueDeadLetters(queue: queue) }
+                print("requeued \(requeued) task(s) to \(queue)")
+                if kept > 0 { print("\(kept) unreadable entr\(kept == 1 ? "y stays" : "ies stay") in \(broker.keys(queue).dead), with the reason") }
             }
         }
     }
@@ -255,8 +249,8 @@ struct Dead: ParsableCommand {
         func run() throws {
             try reporting {
                 let (broker, queue) = try worker.open()
-                let existed = try brokerCall { () throws(BrokerError) in try broker.purge(queue: deadLetterKey(queue)) }
-                print(existed ? "purged \(deadLetterKey(queue))" : "\(deadLetterKey(queue)) was already empty")
+                let existed = try brokerCall { () throws(BrokerError) in try broker.purgeDeadLetters(queue: queue) }
+                print(existed ? "purged \(broker.keys(queue).dead)" : "\(broker.keys(queue).dead) was already empty")
             }
         }
     }

@@ -12,7 +12,6 @@ class ConnectorBehaviourTests: XCTestCase {
     var broker: Broker!
     let logger = Logger(label: "test") { SergeantLogHandler(label: $0, level: .critical) }
 
-
     /// A new broker (with its own connection) on the storage of the current test: every
     /// call during one test reaches the same queues. Subclasses override it.
     func makeBroker(encoder: TaskEncoder) throws -> Broker {
@@ -235,5 +234,27 @@ class ConnectorBehaviourTests: XCTestCase {
         }
         XCTAssertTrue(try raw { connector throws(BrokerError) in try connector.lockRelease("shared") })
         XCTAssertTrue(try other.withConnector { connector throws(BrokerError) in try connector.lockTryAcquire("shared", ttl: 60) })
+    }
+
+    // MARK: Dead letters
+
+    func testRequeueMovesEveryReadableDeadLetterAndKeepsTheRestWithTheReason() throws {
+        let tasks = (0..<2_500).map { task($0).messagePack() }
+        try broker.setAside(tasks.map { DeadLetter(task: $0, reason: "poison").encoded }, queue: "q")
+        try raw { connector throws(BrokerError) in
+            try connector.push(queue: "q.dead", items: [Array("not an entry".utf8)], priority: .normal, consumableFrom: nil)
+        }
+        let (requeued, kept) = try broker.requeueDeadLetters(queue: "q")
+        XCTAssertEqual(requeued, 2_500)
+        XCTAssertEqual(kept, 1)
+        XCTAssertEqual(try broker.count(queue: "q", includeDelayed: true), 2_500)
+        var back: [[UInt8]] = []
+        while case let batch = try broker.pop(queue: "q", count: 1_000).tasks, !batch.isEmpty { back += batch.map(\.stored) }
+        XCTAssertEqual(back, tasks, "every task back, bytes unchanged, in order")
+        let left = try broker.deadLetters(queue: "q", limit: 10)
+        XCTAssertEqual(left.count, 1, "the unreadable entry stays")
+        guard case .success(let letter)? = left.first else { return XCTFail("the kept entry is not readable: \(left)") }
+        XCTAssertEqual(letter.task, Array("not an entry".utf8), "its bytes are kept")
+        XCTAssertTrue(letter.reason.contains("could not be read"), letter.reason)
     }
 }

@@ -9,7 +9,6 @@ import XCTest
 final class RedisConnectorTests: ConnectorBehaviourTests {
     var server: RedisServer!
 
-
     override func makeBroker(encoder: TaskEncoder) throws -> Broker {
         if server == nil { server = try RedisServer() }
         return Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: encoder)
@@ -76,5 +75,31 @@ final class RedisConnectorTests: ConnectorBehaviourTests {
         XCTAssertThrowsError(try bad.length(queue: "q", includeDelayed: false)) { error in
             XCTAssertFalse("\(error)".contains("wrong-pw"), "\(error)")
         }
+    }
+
+    func testARequeueWhoseConnectionDropsHalfwayLosesAndDuplicatesNothing() throws {
+        let total = 3_500
+        let tasks = (0..<total).map { task($0).messagePack() }
+        try broker.setAside(tasks.map { DeadLetter(task: $0, reason: "poison").encoded }, queue: "q")
+        let connector = try XCTUnwrap(broker.connector as? RedisConnector)
+        var seen = 0
+        // In the second batch, the connection drops after the transaction was sent and before
+        // its reply: the command fails, and says so.
+        XCTAssertThrowsError(try broker.withConnector { raw throws(BrokerError) in
+            try raw.moveAll(from: "q.dead", to: "q", batch: 1_000) { entry in
+                seen += 1
+                if seen == 1_500 { connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0) }
+                return .move((try? DeadLetter(entry: entry).task) ?? entry)
+            }
+        }) { error in XCTAssertTrue("\(error)".contains("run the command again"), "\(error)") }
+        let (queued, dead) = (try server.command("LLEN", "q"), try server.command("LLEN", "q.dead"))
+        XCTAssertEqual(queued, ":2000", "the first batch, and the second, whose transaction ran")
+        XCTAssertEqual(dead, ":1500")
+        // Run again: the rest moves; every task is in the queue exactly once.
+        XCTAssertEqual(try broker.requeueDeadLetters(queue: "q").requeued, 1_500)
+        var back: [[UInt8]] = []
+        while case let batch = try broker.pop(queue: "q", count: 1_000).tasks, !batch.isEmpty { back += batch.map(\.stored) }
+        XCTAssertEqual(back, tasks)
+        XCTAssertEqual(try server.command("EXISTS", "q.dead"), ":0")
     }
 }

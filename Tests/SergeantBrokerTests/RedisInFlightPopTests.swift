@@ -34,7 +34,7 @@ final class RedisInFlightPopTests: XCTestCase {
     }
 
     func pop(_ worker: String = "w", from connector: RedisConnector? = nil) throws -> [UInt8] {
-        try (connector ?? self.connector).pop(queue: "q", count: 1, inFlightFor: worker).flatMap { $0 }
+        try (connector ?? self.connector).pop(KeySpace(queue: "q"), count: 1, inFlightFor: worker).flatMap { $0 }
     }
 
     func list(_ key: String, on connection: RedisConnection? = nil) throws -> [UInt8] {
@@ -76,7 +76,7 @@ final class RedisInFlightPopTests: XCTestCase {
     }
 
     func batch(_ count: Int, _ worker: String = "w") throws -> [UInt8] {
-        try connector.pop(queue: "q", count: count, inFlightFor: worker).flatMap { $0 }
+        try connector.pop(KeySpace(queue: "q"), count: count, inFlightFor: worker).flatMap { $0 }
     }
 
     func testBatchPopsRecordTheirTasksInFlightInOrderAndAcknowledgeThePreviousBatch() throws {
@@ -122,9 +122,9 @@ final class RedisInFlightPopTests: XCTestCase {
         // one per pop, each alone in flight.
         _ = try inspector.command([Array("RPUSH".utf8), Array("q.processing.dead".utf8), [90], [91]])
         _ = try inspector.command("SADD", "q.processing", "dead")
-        let reclaimed = try connector.reclaim(queue: "q", worker: "dead", alsoExpired: false, by: "w")
+        let reclaimed = try connector.reclaim(KeySpace(queue: "q"), worker: "dead", alsoExpired: false, by: "w")
         XCTAssertEqual(reclaimed, [[90], [91]])
-        try connector.push(queue: recoveredKey("q"), items: reclaimed, priority: .normal, consumableFrom: nil)
+        try connector.push(queue: KeySpace(queue: "q").recovered, items: reclaimed, priority: .normal, consumableFrom: nil)
         XCTAssertEqual(try pop(), [90])
         XCTAssertEqual(try list("q.processing.w"), [90], "a recovered task is alone in flight")
         XCTAssertEqual(try pop(), [91])
@@ -134,7 +134,7 @@ final class RedisInFlightPopTests: XCTestCase {
         // Another process recovered a task: this worker learns of it from its next pop's reply
         // and serves it on the pop after, alone.
         let other = RedisConnector(nodes: [server.node], logger: logger)
-        try other.push(queue: recoveredKey("q"), items: [[92]], priority: .normal, consumableFrom: nil)
+        try other.push(queue: KeySpace(queue: "q").recovered, items: [[92]], priority: .normal, consumableFrom: nil)
         let next = [try pop(), try pop()]
         XCTAssertEqual(next, [[4], [92]])
         XCTAssertEqual(try list("q.processing.w"), [92], "a recovered task is alone in flight")
@@ -216,9 +216,9 @@ final class RedisInFlightPopTests: XCTestCase {
         try waitForTheNode()
         // The worker ends here (SIGTERM): its final acknowledgement must not drop task 2,
         // which it never saw; the replacement worker recovers the list.
-        try connector.acknowledge(queue: "q", worker: "w")
+        try connector.acknowledge(KeySpace(queue: "q"), worker: "w")
         XCTAssertEqual(try list("q.processing.w"), [2])
-        XCTAssertEqual(try connector.reclaim(queue: "q", worker: "w", alsoExpired: false, by: "next"), [[2]])
+        XCTAssertEqual(try connector.reclaim(KeySpace(queue: "q"), worker: "w", alsoExpired: false, by: "next"), [[2]])
     }
 
     func testScriptPopAfterALostReplyTheNodeCouldNotExplainServesTheBatchThatWasMoved() throws {
@@ -226,13 +226,13 @@ final class RedisInFlightPopTests: XCTestCase {
         try push([1, 2, 3, 4, 5, 6])
         // Batches of two go through the script, which the connection resends after a lost
         // reply; when the node stays away past the deadline the outcome is unknown as well.
-        XCTAssertEqual(try connector.pop(queue: "q", count: 2, inFlightFor: "w"), [[1], [2]])
+        XCTAssertEqual(try connector.pop(KeySpace(queue: "q"), count: 2, inFlightFor: "w"), [[1], [2]])
         connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
-        XCTAssertThrowsError(try connector.pop(queue: "q", count: 2, inFlightFor: "w"))
+        XCTAssertThrowsError(try connector.pop(KeySpace(queue: "q"), count: 2, inFlightFor: "w"))
         XCTAssertEqual(try list("q.processing.w"), [3, 4], "the script ran")
         try waitForTheNode()
-        XCTAssertEqual(try connector.pop(queue: "q", count: 2, inFlightFor: "w"), [[3], [4]])
-        XCTAssertEqual(try connector.pop(queue: "q", count: 2, inFlightFor: "w"), [[5], [6]])
+        XCTAssertEqual(try connector.pop(KeySpace(queue: "q"), count: 2, inFlightFor: "w"), [[3], [4]])
+        XCTAssertEqual(try connector.pop(KeySpace(queue: "q"), count: 2, inFlightFor: "w"), [[5], [6]])
         XCTAssertEqual(try list("q.processing.w"), [5, 6])
     }
 

@@ -113,9 +113,6 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         if numberOfThreads < 1 { problems.append("number_of_threads is \(numberOfThreads); use 1 or more") }
         if maxTaskSize < 0 { problems.append("max_task_size is \(maxTaskSize); use 0 (no limit) or more bytes") }
         if timeouts.timeout < 0 || timeouts.gracePeriod < 0 { problems.append("timeouts must not be negative") }
-        if connector.type == .redis && (connector.params.nodes ?? []).isEmpty {
-            problems.append("the redis connector has no nodes")
-        }
         return problems
     }
 }
@@ -124,12 +121,31 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
 
 /// Which broker holds the queue, as sergeant's `Connector(type:, params:)`.
 public struct ConnectorConfig: Codable, Sendable, Hashable {
-    /// The kinds of broker.
-    public enum Kind: String, Codable, Sendable, Hashable {
-        /// One or more Redis nodes, reached through hiredis.
-        case redis
+    /// The kind of broker, by name (`"redis"`, `"local"`): open, so that a connector is
+    /// added by registering its name, not by editing an enum.
+    public struct Kind: RawRepresentable, Codable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+        /// The name in the configuration document.
+        public let rawValue: String
+
+        /// The kind named `rawValue`.
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// The kind named by a literal.
+        public init(stringLiteral value: String) { rawValue = value }
+        /// Decodes the name.
+        public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+        /// Encodes the name.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+
+        /// One or more Redis nodes.
+        public static let redis: Kind = "redis"
         /// An SQLite file shared by the processes of one machine.
-        case local
+        public static let local: Kind = "local"
+
+        /// The name.
+        public var description: String { rawValue }
     }
 
     /// Connector parameters; which are used depends on the kind.

@@ -26,9 +26,6 @@ public enum ChildExit: Int32, Sendable {
     case hardTimeout = 14
 }
 
-/// The list where a worker that ends itself over a hard timeout leaves the task, so that
-/// the next worker runs its on_timeout outcome: `NAME.timedout`.
-public func timedOutKey(_ queue: String) -> String { "\(queue).timedout" }
 
 // MARK: - WorkerProcess
 
@@ -192,7 +189,7 @@ public final class WorkerProcess {
                 continue
             }
             for reason in popped.rejected {
-                logger.error("a task could not be decoded and was set aside in \(deadLetterKey(config.name)): \(reason)")
+                logger.error("a task could not be decoded and was set aside in \(KeySpace(queue: config.name).dead): \(reason)")
             }
             if popped.tasks.isEmpty {
                 if !popped.rejected.isEmpty { acknowledge(broker: broker) }
@@ -276,9 +273,7 @@ public final class WorkerProcess {
                 do {
                     // A connection of its own: the stuck task may hold the worker's.
                     let broker = try Broker(config: config, logger: logger)
-                    try broker.withConnector { connector throws(BrokerError) in
-                        try connector.push(queue: timedOutKey(config.name), items: overdue.map(\.task), priority: .normal, consumableFrom: nil)
-                    }
+                    try broker.setTimedOut(overdue.map(\.task), queue: config.name)
                     // Its on_timeout outcome now stands for it: it must not come back as in flight.
                     if let inFlight {
                         for entry in overdue { try broker.forget(stored: entry.stored, queue: config.name, worker: inFlight) }
@@ -316,7 +311,7 @@ public final class WorkerProcess {
                                                       maxDeaths: config.maxDeaths)
             if requeued > 0 { logger.warning("returned \(requeued) task(s) a dead worker had in flight to the queue") }
             if dead > 0 {
-                logger.error("set \(dead) poison task(s) aside in \(deadLetterKey(config.name)): each was in flight when its worker died \(config.maxDeaths) times")
+                logger.error("set \(dead) poison task(s) aside in \(KeySpace(queue: config.name).dead): each was in flight when its worker died \(config.maxDeaths) times")
             }
         } catch {
             logger.error("could not recover in-flight tasks of dead workers: \(error.message)")
@@ -354,9 +349,7 @@ public final class WorkerProcess {
         guard let broker = host.broker else { return nil }
         let tasks: [[UInt8]]
         do {
-            tasks = try broker.withConnector { connector throws(BrokerError) in
-                try connector.pop(queue: timedOutKey(config.name), count: 1000)
-            }
+            tasks = try broker.takeTimedOut(queue: config.name, count: 1000)
         } catch {
             logger.error("could not read timed out tasks: \(error.message)")
             return nil

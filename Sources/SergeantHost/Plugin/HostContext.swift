@@ -122,7 +122,7 @@ public final class HostContext: @unchecked Sendable {
             HostContext.perform(host, error) { context in
                 let popped = try context.requireBroker().pop(queue: context.queue(name), count: count)
                 for reason in popped.rejected {
-                    context.logger.error("a task could not be decoded and was set aside in \(deadLetterKey(context.queue(name))): \(reason)")
+                    context.logger.error("a task could not be decoded and was set aside in \(KeySpace(queue: context.queue(name)).dead): \(reason)")
                 }
                 for task in popped.tasks { write(task.messagePack, to: tasks) }
                 return .ok
@@ -156,76 +156,56 @@ public final class HostContext: @unchecked Sendable {
         }
         table.lock_acquire = { host, name, timeout, checkInterval, ttl, acquired, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                let broker = try context.requireBroker()
-                let deadline = timeout < 0 ? Double.infinity : unixTime() + timeout
-                while true {
-                    if try broker.withConnector({ connector throws(BrokerError) in try connector.lockTryAcquire(name, ttl: Int(ttl)) }) {
-                        acquired?.pointee = 1
-                        return .ok
-                    }
-                    if unixTime() > deadline {
-                        acquired?.pointee = 0
-                        return .ok
-                    }
-                    pause(seconds: max(0.001, checkInterval))
-                }
+                let taken = try context.requireBroker().acquireLock(String(cString: name!), timeout: timeout,
+                                                                     checkInterval: checkInterval, ttl: Int(ttl))
+                acquired?.pointee = taken ? 1 : 0
+                return .ok
             }
         }
         table.lock_release = { host, name, released, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                released?.pointee = try context.requireBroker().withConnector { connector throws(BrokerError) in try connector.lockRelease(name) } ? 1 : 0
+                released?.pointee = try context.requireBroker().releaseLock(String(cString: name!)) ? 1 : 0
                 return .ok
             }
         }
         table.lock_is_locked = { host, name, locked, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                locked?.pointee = try context.requireBroker().withConnector { connector throws(BrokerError) in try connector.lockIsLocked(name) } ? 1 : 0
+                locked?.pointee = try context.requireBroker().isLocked(String(cString: name!)) ? 1 : 0
                 return .ok
             }
         }
         table.lock_set_ttl = { host, name, ttl, wasSet, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                wasSet?.pointee = try context.requireBroker().withConnector { connector throws(BrokerError) in try connector.lockSetTTL(name, ttl: Int(ttl)) } ? 1 : 0
+                wasSet?.pointee = try context.requireBroker().setLockTTL(String(cString: name!), ttl: Int(ttl)) ? 1 : 0
                 return .ok
             }
         }
         table.lock_get_ttl = { host, name, ttl, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                ttl?.pointee = Int64(try context.requireBroker().withConnector { connector throws(BrokerError) in try connector.lockGetTTL(name) } ?? -1)
+                ttl?.pointee = Int64(try context.requireBroker().lockTTL(String(cString: name!)) ?? -1)
                 return .ok
             }
         }
         table.key_set = { host, name, value, length, wasNew, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                let broker = try context.requireBroker()
-                let stored = try broker.encoder.encode(messagePack: HostContext.bytes(value, length))
-                wasNew?.pointee = try broker.withConnector { connector throws(BrokerError) in try connector.keySet(name, value: stored) } ? 1 : 0
+                wasNew?.pointee = try context.requireBroker().setKey(String(cString: name!), messagePack: HostContext.bytes(value, length)) ? 1 : 0
                 return .ok
             }
         }
         table.key_get = { host, name, value, found, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                let broker = try context.requireBroker()
-                guard let stored = try broker.withConnector({ connector throws(BrokerError) in try connector.keyGet(name) }) else {
+                guard let bytes = try context.requireBroker().getKey(String(cString: name!)) else {
                     found?.pointee = 0
                     return .ok
                 }
-                write(try broker.encoder.decodeToMessagePack(stored), to: value)
+                write(bytes, to: value)
                 found?.pointee = 1
                 return .ok
             }
         }
         table.key_delete = { host, name, deleted, error in
             HostContext.perform(host, error) { context in
-                let name = String(cString: name!)
-                deleted?.pointee = try context.requireBroker().withConnector { connector throws(BrokerError) in try connector.keyDelete(name) } ? 1 : 0
+                deleted?.pointee = try context.requireBroker().deleteKey(String(cString: name!)) ? 1 : 0
                 return .ok
             }
         }

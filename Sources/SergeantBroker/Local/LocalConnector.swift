@@ -130,20 +130,65 @@ public final class LocalConnector: QueueConnector {
                 }
                 return
             }
-            let high = priority == .high
-            var end: Int64?
-            try database.run(high
-                ? "SELECT position FROM sergeant_queue WHERE queue = ?1 ORDER BY position LIMIT 1"
-                : "SELECT position FROM sergeant_queue WHERE queue = ?1 ORDER BY position DESC LIMIT 1",
-                [.text(queue)]) { end = $0.int(0) }
-            let step: Int64 = high ? -1 : 1
-            var position = (end ?? 0) + step
-            for item in items {
-                try database.run("INSERT INTO sergeant_queue (queue, position, item) VALUES (?1, ?2, ?3)",
-                                 [.text(queue), .int(position), .blob(item)])
-                position += step
-            }
+            try Self.append(items, to: queue, high: priority == .high, in: database)
         }
+    }
+
+    /// Appends items at the tail of `queue` (or, one after the other, before its head), inside
+    /// the caller's transaction.
+    private static func append(_ items: [[UInt8]], to queue: String, high: Bool, in database: LocalDatabase) throws(LocalFailure) {
+        guard !items.isEmpty else { return }
+        var end: Int64?
+        try database.run(high
+            ? "SELECT position FROM sergeant_queue WHERE queue = ?1 ORDER BY position LIMIT 1"
+            : "SELECT position FROM sergeant_queue WHERE queue = ?1 ORDER BY position DESC LIMIT 1",
+            [.text(queue)]) { end = $0.int(0) }
+        let step: Int64 = high ? -1 : 1
+        var position = (end ?? 0) + step
+        for item in items {
+            try database.run("INSERT INTO sergeant_queue (queue, position, item) VALUES (?1, ?2, ?3)",
+                             [.text(queue), .int(position), .blob(item)])
+            position += step
+        }
+    }
+
+    /// One transaction per batch: the batch's rows leave `source` and land where `decide`
+    /// says, all or nothing.
+    public func moveAll(from source: String, to destination: String, batch: Int,
+                        _ decide: ([UInt8]) -> MoveDecision) throws(BrokerError) -> (moved: Int, kept: Int) {
+        let database = database
+        var left = try length(queue: source, includeDelayed: false)
+        var moved = 0
+        var kept = 0
+        while left > 0 {
+            let done = try write("move \(source) to \(destination)") { () throws(LocalFailure) -> (taken: Int, moved: Int, kept: Int) in
+                var items: [[UInt8]] = []
+                var lastPosition: Int64?
+                try database.run("SELECT position, item FROM sergeant_queue WHERE queue = ?1 ORDER BY position LIMIT ?2",
+                                 [.text(source), .int(Int64(min(batch, left)))]) { row in
+                    lastPosition = row.int(0)
+                    items.append(row.bytes(1))
+                }
+                guard let lastPosition else { return (0, 0, 0) }
+                try database.run("DELETE FROM sergeant_queue WHERE queue = ?1 AND position <= ?2", [.text(source), .int(lastPosition)])
+                var toMove: [[UInt8]] = []
+                var toKeep: [[UInt8]] = []
+                for item in items {
+                    switch decide(item) {
+                    case .move(let bytes): toMove.append(bytes)
+                    case .keep(let bytes): toKeep.append(bytes)
+                    }
+                }
+                try Self.append(toMove, to: destination, high: false, in: database)
+                try Self.append(toKeep, to: source, high: false, in: database)
+                return (items.count, toMove.count, toKeep.count)
+            }
+            guard done.taken > 0 else { break }
+            moved += done.moved
+            kept += done.kept
+            left -= done.taken
+        }
+        return (moved, kept)
     }
 
     /// Pops up to `count` items in one transaction: from the head of the queue first, then
@@ -329,5 +374,15 @@ public final class LocalConnector: QueueConnector {
                              [.text(name), .double(now)]) { ttl = Int(($0.double(0) - now).rounded()) }
             return ttl
         }
+    }
+}
+
+// MARK: - Registration
+
+extension LocalConnector {
+    /// The registry's factory (``ConnectorRegistry``): `connector.params.file_path`, or
+    /// sergeant's default file in the temp dir.
+    static let make: ConnectorRegistry.Factory = { config, _ throws(BrokerError) in
+        try LocalConnector(filePath: config.params.filePath ?? ConnectorConfig.defaultLocalFilePath)
     }
 }

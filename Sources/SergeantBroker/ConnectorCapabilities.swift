@@ -1,0 +1,69 @@
+// MARK: - InFlightRecords
+
+/// The ability to deliver at least once: a pop records what it hands out as in flight for a
+/// worker, in the same atomic step, until the worker acknowledges it; what a dead worker had in
+/// flight is reclaimed. A ``Broker`` refuses `at_least_once` on a connector without it.
+///
+/// ```swift
+/// if let records = connector as? any InFlightRecords {
+///     let items = try records.pop(keys, count: 10, inFlightFor: "vm-7-1")
+///     // ... work them ...
+///     try records.acknowledge(keys, worker: "vm-7-1")
+/// }
+/// ```
+public protocol InFlightRecords: QueueConnector {
+    /// Acknowledges everything `worker` had in flight (its previous batch is done), pops like
+    /// ``QueueConnector/pop(queue:count:)`` and, in the same atomic step, records the new
+    /// items as in flight for `worker`, so they survive the worker's death.
+    func pop(_ keys: KeySpace, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]]
+    /// Forgets what `worker` has in flight: its tasks are done.
+    func acknowledge(_ keys: KeySpace, worker: String) throws(BrokerError)
+    /// Removes one item from `worker`'s in-flight record.
+    func forget(_ keys: KeySpace, worker: String, item: [UInt8]) throws(BrokerError)
+    /// Marks `worker` alive for `ttl` seconds and lists it among the queue's workers.
+    func heartbeat(_ keys: KeySpace, worker: String, ttl: Int) throws(BrokerError)
+    /// Takes over the in-flight items of `worker` (dead: its supervisor reaped it): they move
+    /// from its record to the claimant's and are returned, for the caller to push back or set
+    /// aside and then acknowledge. `alsoExpired` adds every worker of the queue whose heartbeat
+    /// expired, checked in the same atomic step that takes its record.
+    func reclaim(_ keys: KeySpace, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]]
+    /// Counts one more death of a worker while `item` was in flight; returns the count.
+    func countDeath(_ keys: KeySpace, item: [UInt8]) throws(BrokerError) -> Int
+}
+
+// MARK: - BlockingWait
+
+/// The ability to wait for a task without polling (Redis `BLMOVE`/`BLPOP`): an idle worker
+/// starts a new task the moment it is pushed. Without it the ``Broker`` polls.
+public protocol BlockingWait: QueueConnector {
+    /// Waits up to `timeout` seconds for a queued item and pops it (recording it in flight for
+    /// `worker` when given, which needs ``InFlightRecords`` too); empty when none came.
+    func waitForItems(_ keys: KeySpace, timeout: Double, inFlightFor worker: String?) throws(BrokerError) -> [[UInt8]]
+}
+
+// MARK: - ConnectorCapabilities
+
+/// The optional abilities of a connector, as a value (for messages and checks at start).
+public struct ConnectorCapabilities: OptionSet, Sendable, CustomStringConvertible {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// ``InFlightRecords``.
+    public static let inFlightRecords = ConnectorCapabilities(rawValue: 1 << 0)
+    /// ``BlockingWait``.
+    public static let blockingWait = ConnectorCapabilities(rawValue: 1 << 1)
+
+    /// The abilities `connector` declares.
+    public init(of connector: any QueueConnector) {
+        self = []
+        if connector is any InFlightRecords { insert(.inFlightRecords) }
+        if connector is any BlockingWait { insert(.blockingWait) }
+    }
+
+    /// `in-flight records, blocking wait` or `none`.
+    public var description: String {
+        let names = [(Self.inFlightRecords, "in-flight records"), (.blockingWait, "blocking wait")]
+            .filter { contains($0.0) }.map(\.1)
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,84 @@
+// MARK: - RedisScripts
+
+/// The Lua scripts of the Redis connector, in one place: each states its KEYS and ARGV.
+/// Scripts run only where plain commands cannot do the step atomically (due delayed tasks,
+/// the recovered list, taking over a dead worker's records).
+enum RedisScripts {
+    /// Lua that fills `items` up to `wanted` with queued items, then due delayed ones.
+    /// KEYS[1]: queue, KEYS[2]: delayed set; ARGV[1]: count, ARGV[2]: now.
+    static let popQueuedThenDue = """
+        items = redis.call('LPOP', KEYS[1], wanted)
+        if not items then items = {} end
+        if #items < wanted then
+            local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, wanted - #items)
+            if #due > 0 then
+                redis.call('ZREMRANGEBYRANK', KEYS[2], 0, #due - 1)
+                for _, item in ipairs(due) do items[#items + 1] = item end
+            end
+        end
+        """
+
+    /// Pops queued items first, then due delayed ones, in one round trip.
+    static let popScript = LuaScript("""
+        local wanted = tonumber(ARGV[1])
+        local items
+        \(RedisScripts.popQueuedThenDue)
+        return items
+        """)
+
+    /// Acknowledges the worker's previous batch (clears its processing list), pops and
+    /// records the items in the processing list, in one atomic step and one round trip.
+    /// Tasks recovered from dead workers come first, one at a time, so that a poison task is
+    /// never again in flight beside others. The script is safe to resend after a lost reply
+    /// (the connection retries after a Redis restart): a batch id it has already served
+    /// returns that batch again instead of acknowledging it unseen.
+    /// After the items, the reply holds one integer: how many tasks the recovered list still
+    /// has (``collect(_:into:queue:)`` skips it; ``pop(queue:count:inFlightFor:)`` reads it). A resent call that
+    /// returns the batch again has no such integer.
+    /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
+    /// ARGV: count, now, worker, batch id.
+    static let popInFlightScript = LuaScript("""
+        if redis.call('GET', KEYS[5]) == ARGV[4] then
+            return redis.call('LRANGE', KEYS[3], 0, -1)
+        end
+        redis.call('DEL', KEYS[3])
+        redis.call('SET', KEYS[5], ARGV[4])
+        local wanted = tonumber(ARGV[1])
+        local items = {}
+        local recovered = redis.call('LPOP', KEYS[6])
+        if recovered then
+            items[1] = recovered
+        else
+            \(RedisScripts.popQueuedThenDue)
+        end
+        if #items > 0 then
+            for first = 1, #items, 1000 do
+                redis.call('RPUSH', KEYS[3], unpack(items, first, math.min(first + 999, #items)))
+            end
+            redis.call('SADD', KEYS[4], ARGV[3])
+        end
+        items[#items + 1] = redis.call('LLEN', KEYS[6])
+        return items
+        """)
+
+    /// Takes over the in-flight list of one worker, atomically: only when its heartbeat is
+    /// gone (unless the caller knows it is dead, ARGV[2] == "dead": its supervisor reaped it),
+    /// and appended to the claimant's list (never overwriting it), so that the claimant holds
+    /// the tasks in flight until they are safely pushed back; a claimant that dies before
+    /// that leaves them for its own replacement. Returns the items taken.
+    /// KEYS: its processing list, its heartbeat, the processing set, its batch id, the
+    /// claimant's processing list. ARGV: its worker id, "dead" or "expired".
+    static let reclaimScript = LuaScript("""
+        if ARGV[2] ~= 'dead' and redis.call('EXISTS', KEYS[2]) == 1 then
+            return false
+        end
+        local items = redis.call('LRANGE', KEYS[1], 0, -1)
+        for first = 1, #items, 1000 do
+            redis.call('RPUSH', KEYS[5], unpack(items, first, math.min(first + 999, #items)))
+        end
+        redis.call('DEL', KEYS[1], KEYS[4])
+        redis.call('SREM', KEYS[3], ARGV[1])
+        return items
+        """)
+    
+}
