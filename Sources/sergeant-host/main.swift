@@ -78,12 +78,12 @@ struct SergeantHostCommand: ParsableCommand {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
-        let arguments = [worker, "--worker-module", workerModule, "--worker-class", workerClass]
-        var environment: [String] = []
         // The URL (with any password) goes to workers through the environment, not argv.
-        if let url = redis { environment.append("SERGEANT_REDIS=\(url)") }
+        let launch = WorkerLaunch(modulePath: workerModule, className: workerClass,
+                                  redisURL: redis ?? Environment.value("SERGEANT_REDIS"),
+                                  reconnectTimeout: Environment.value("SERGEANT_RECONNECT_TIMEOUT").flatMap(Double.init))
         let supervisor = Supervisor(
-            options: .init(childArguments: arguments, childEnvironment: environment, concurrentWorkers: concurrentWorkers,
+            options: .init(workerExecutable: worker, launch: launch, concurrentWorkers: concurrentWorkers,
                            maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod),
             logger: logger
         )

@@ -54,7 +54,7 @@ public struct OutcomeDispatcher: Sendable {
     public func execute(_ task: PoppedTask) -> TaskOutcome {
         let bytes = task.messagePack
         if timeouts.timeout > 0 {
-            let now = unixTime()
+            let now = MonotonicClock.now
             deadlines.set(.init(soft: now + timeouts.timeout, hard: now + timeouts.timeout + timeouts.gracePeriod,
                                 task: bytes, stored: task.stored))
         }

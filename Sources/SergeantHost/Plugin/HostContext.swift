@@ -20,13 +20,16 @@ public final class HostContext: @unchecked Sendable {
     public let logger: Logger
     /// Deadlines of running tasks, by thread, for `is_timed_out`.
     let deadlines = DeadlineBoard()
+    /// SIGTERM/SIGINT of the worker process, for `should_stop`.
+    let stop: StopSignal
     private let table: UnsafeMutablePointer<sergeant_host_api>
 
     /// Creates a host context and its C table.
-    public init(config: WorkerConfig, broker: Broker?, logger: Logger) {
+    public init(config: WorkerConfig, broker: Broker?, logger: Logger, stop: StopSignal = StopSignal()) {
         self.config = config
         self.broker = broker
         self.logger = logger
+        self.stop = stop
         table = .allocate(capacity: 1)
         table.initialize(to: Self.makeTable())
         table.pointee.host = Unmanaged.passUnretained(self).toOpaque()
@@ -213,7 +216,10 @@ public final class HostContext: @unchecked Sendable {
             guard host != nil else { return 0 }
             return HostContext.context(host).deadlines.currentThreadIsPastDeadline() ? 1 : 0
         }
-        table.should_stop = { _ in stopRequested() ? 1 : 0 }
+        table.should_stop = { host in
+            guard host != nil else { return 0 }
+            return HostContext.context(host).stop.isRequested ? 1 : 0
+        }
         return table
     }
 }
@@ -248,7 +254,7 @@ final class DeadlineBoard: @unchecked Sendable {
     func currentThreadIsPastDeadline() -> Bool {
         let thread = UInt(pthread_self())
         guard let entry = lock.withLock({ entries[thread] }) else { return false }
-        return unixTime() > entry.soft
+        return MonotonicClock.now > entry.soft
     }
 
     /// Tasks past their hard deadline.

@@ -12,10 +12,10 @@ import SergeantCore
 public final class Supervisor {
     /// What the supervisor needs to know.
     public struct Options: Sendable {
-        /// Argument vector of a worker process (executable first).
-        public var childArguments: [String]
-        /// Extra environment for worker processes (`NAME=value`).
-        public var childEnvironment: [String]
+        /// The program worker processes run (``Supervisor/workerExecutable(besides:)``).
+        public var workerExecutable: String
+        /// What every worker process is told; each gets its own ``WorkerLaunch/workerID``.
+        public var launch: WorkerLaunch
         /// Number of worker processes.
         public var concurrentWorkers: Int
         /// RSS in bytes above which a worker is replaced; nil for no limit.
@@ -24,10 +24,10 @@ public final class Supervisor {
         public var gracePeriod: Double
 
         /// Creates options.
-        public init(childArguments: [String], childEnvironment: [String] = [], concurrentWorkers: Int,
+        public init(workerExecutable: String, launch: WorkerLaunch, concurrentWorkers: Int,
                     maxWorkerMemoryUsage: Int? = nil, gracePeriod: Double = 10) {
-            self.childArguments = childArguments
-            self.childEnvironment = childEnvironment
+            self.workerExecutable = workerExecutable
+            self.launch = launch
             self.concurrentWorkers = concurrentWorkers
             self.maxWorkerMemoryUsage = maxWorkerMemoryUsage
             self.gracePeriod = gracePeriod
@@ -100,24 +100,24 @@ public final class Supervisor {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-        var environment: [String] = []
+        var inherited: [String] = []
         var index = 0
         while let entry = environ[index] {
-            environment.append(String(cString: entry))
+            inherited.append(String(cString: entry))
             index += 1
         }
-        let overridden = Set(options.childEnvironment.compactMap { $0.split(separator: "=").first.map(String.init) })
-        environment.removeAll { overridden.contains(String($0.split(separator: "=").first ?? "")) }
-        environment += options.childEnvironment
         spawned += 1
         let id = "\(nonce)-\(spawned)"
-        environment.append("SERGEANT_WORKER_ID=\(id)")
-        if let predecessor { environment.append("SERGEANT_RECOVER_ID=\(predecessor)") }
+        var launch = options.launch
+        launch.workerID = id
+        launch.predecessorID = predecessor
+        let arguments = launch.arguments(executable: options.workerExecutable)
+        let environment = launch.environment(inheriting: inherited)
 
         var pid: pid_t = 0
-        let status = withCStrings(options.childArguments) { argv in
+        let status = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                posix_spawn(&pid, options.childArguments[0], nil, &attributes, argv, envp)
+                posix_spawn(&pid, arguments[0], nil, &attributes, argv, envp)
             }
         }
         guard status == 0 else {
@@ -125,7 +125,7 @@ public final class Supervisor {
             beginStop(code: 1)
             return
         }
-        children[pid] = Child(id: id, started: unixTime())
+        children[pid] = Child(id: id, started: MonotonicClock.now)
         logger.info("spawned worker \(pid)")
     }
 
@@ -142,7 +142,7 @@ public final class Supervisor {
     private func handleExit(pid: pid_t, status: Int32, child: Child) {
         let signaled = (status & 0x7f) != 0
         let code = signaled ? -1 : (status >> 8) & 0xff
-        let lived = unixTime() - child.started
+        let lived = MonotonicClock.now - child.started
         if stopping {
             logger.info("worker \(pid) has stopped")
             return
@@ -187,7 +187,7 @@ public final class Supervisor {
     private func beginStop(code: Int32) {
         if !stopping { exitCode = code }
         stopping = true
-        let deadline = unixTime() + options.gracePeriod
+        let deadline = MonotonicClock.now + options.gracePeriod
         for (pid, child) in children where child.killAt == nil {
             kill(pid, SIGTERM)
             children[pid]?.killAt = deadline
@@ -195,7 +195,7 @@ public final class Supervisor {
     }
 
     private func enforceLimits() {
-        let now = unixTime()
+        let now = MonotonicClock.now
         for (pid, child) in children {
             if let killAt = child.killAt, now > killAt {
                 logger.error("worker \(pid) did not stop within \(Int(options.gracePeriod)) s; killing it")

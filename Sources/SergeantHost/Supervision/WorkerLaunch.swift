@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SergeantCore
+
+// MARK: - WorkerLaunch
+
+/// The whole contract between `sergeant-host` and the `sergeant-worker` processes it starts,
+/// in one place: what goes on the command line and what in the environment. The supervisor
+/// writes it with ``arguments(executable:)`` and ``environment(inheriting:)``; the worker reads
+/// it back with ``init(arguments:environment:)``.
+///
+///     sergeant-worker --worker-module PATH --worker-class NAME
+///     SERGEANT_WORKER_ID=host-pid-n  SERGEANT_RECOVER_ID=host-pid-m  SERGEANT_REDIS=redis://...
+///     SERGEANT_RECONNECT_TIMEOUT=seconds
+///
+/// ```swift
+/// var launch = WorkerLaunch(modulePath: "./libconsumer.so", className: "Worker")
+/// launch.workerID = "vm-7-1"
+/// let argv = launch.arguments(executable: "/usr/bin/sergeant-worker")
+/// let back = try WorkerLaunch(arguments: argv, environment: launch.environmentValue)
+/// ```
+public struct WorkerLaunch: Sendable, Equatable {
+    /// The plugin's shared library (`--worker-module`).
+    public var modulePath: String
+    /// The worker class it exports (`--worker-class`).
+    public var className: String
+    /// This worker's name in in-flight records (`SERGEANT_WORKER_ID`); nil: one is made up.
+    public var workerID: String?
+    /// The worker whose in-flight tasks this one takes over first: the one it replaces, which
+    /// its supervisor saw die (`SERGEANT_RECOVER_ID`).
+    public var predecessorID: String?
+    /// A Redis URL replacing the plugin's connector (`SERGEANT_REDIS`, not argv: it may hold a
+    /// password).
+    public var redisURL: String?
+    /// Seconds a dead Redis is retried before an operation fails (`SERGEANT_RECONNECT_TIMEOUT`).
+    public var reconnectTimeout: Double?
+
+    static let workerIDVariable = "SERGEANT_WORKER_ID"
+    static let predecessorVariable = "SERGEANT_RECOVER_ID"
+    static let redisVariable = "SERGEANT_REDIS"
+    static let reconnectVariable = "SERGEANT_RECONNECT_TIMEOUT"
+
+    /// A launch of `className` from `modulePath`.
+    public init(modulePath: String, className: String, workerID: String? = nil, predecessorID: String? = nil,
+                redisURL: String? = nil, reconnectTimeout: Double? = nil) {
+        self.modulePath = modulePath
+        self.className = className
+        self.workerID = workerID
+        self.predecessorID = predecessorID
+        self.redisURL = redisURL
+        self.reconnectTimeout = reconnectTimeout
+    }
+
+    /// The command line of a worker process, `executable` first.
+    public func arguments(executable: String) -> [String] {
+        [executable, "--worker-module", modulePath, "--worker-class", className]
+    }
+
+    /// The values this launch puts in the environment, by variable name.
+    public func environmentValue(_ name: String) -> String? {
+        switch name {
+        case Self.workerIDVariable: return workerID
+        case Self.predecessorVariable: return predecessorID
+        case Self.redisVariable: return redisURL
+        case Self.reconnectVariable: return reconnectTimeout.map { String($0) }
+        default: return nil
+        }
+    }
+
+    /// The environment of a worker process: `inherited` (`NAME=value` entries) without the
+    /// launch's own variables, then the launch's.
+    public func environment(inheriting inherited: [String]) -> [String] {
+        let names = [Self.workerIDVariable, Self.predecessorVariable, Self.redisVariable, Self.reconnectVariable]
+        var environment = inherited.filter { entry in !names.contains { entry.hasPrefix($0 + "=") } }
+        for name in names { if let value = environmentValue(name) { environment.append("\(name)=\(value)") } }
+        return environment
+    }
+
+    /// Reads a launch back from a worker's command line (`arguments`, program first) and
+    /// environment. Throws a ``WorkerLaunchError`` that says what is wrong.
+    public init(arguments: [String], environment: (String) -> String?) throws(WorkerLaunchError) {
+        var options: [String: String] = [:]
+        var rest = arguments.dropFirst()
+        while let argument = rest.popFirst() {
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0])
+            guard name == "--worker-module" || name == "--worker-class" else { throw WorkerLaunchError("unknown argument '\(argument)'") }
+            if parts.count == 2 {
+                options[name] = String(parts[1])
+            } else if let value = rest.popFirst() {
+                options[name] = value
+            } else {
+                throw WorkerLaunchError("\(name) needs a value")
+            }
+        }
+        guard let modulePath = options["--worker-module"], let className = options["--worker-class"] else {
+            throw WorkerLaunchError("--worker-module and --worker-class are required")
+        }
+        var timeout: Double?
+        if let text = environment(Self.reconnectVariable), !text.isEmpty {
+            guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
+                throw WorkerLaunchError("\(Self.reconnectVariable)=\(text) is not a number of seconds")
+            }
+            timeout = seconds
+        }
+        self.init(modulePath: modulePath, className: className, workerID: environment(Self.workerIDVariable),
+                  predecessorID: environment(Self.predecessorVariable),
+                  redisURL: environment(Self.redisVariable).flatMap { $0.isEmpty ? nil : $0 }, reconnectTimeout: timeout)
+    }
+
+    /// The Redis nodes of ``redisURL``, nil when unset. Throws for a value that is not a URL.
+    public func redisNodes() throws(RedisURLError) -> [RedisNode]? {
+        guard let redisURL else { return nil }
+        guard let node = RedisNode(url: redisURL) else { throw RedisURLError() }
+        return [node]
+    }
+}
+
+/// A worker command line or environment that does not follow ``WorkerLaunch``.
+public struct WorkerLaunchError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public let description: String
+
+    init(_ description: String) { self.description = description }
+}
