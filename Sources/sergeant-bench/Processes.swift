@@ -12,12 +12,12 @@ import SergeantTestSupport
 /// the parent's high-water mark. Each measured process reports its own VmHWM instead.)
 final class Spawned {
     /// The process id, which is also its process group id.
-    let pid: pid_t
+    var pid: pid_t { process.pid }
     /// Standard output and standard error.
     let outputPath: String
     /// Unix time just before posix_spawn.
-    let started: Double
-    private var status: Int32?
+    var started: Double { process.started }
+    private let process: SpawnedProcess
 
     /// Starts `arguments` (the first is looked up on PATH) with extra `environment`; with
     /// `cores`, under `taskset -c CORES` (which execs the program: same pid).
@@ -28,33 +28,20 @@ final class Spawned {
         outputPath = NSTemporaryDirectory() + "sergeant-bench-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        let environmentList = merged.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        started = unixTime()
-        let result = cStrings(argv) { argvPointer in
-            cStrings(environmentList) { envp in posix_spawn(&pid, argv[0], &actions, &attributes, argvPointer, envp) }
+        var spawner = ProcessSpawner(argv, environment: ProcessSpawner.currentEnvironment(overriding: environment))
+        spawner.nullInput = true
+        spawner.outputFile = outputPath
+        spawner.ownProcessGroup = true
+        do {
+            process = try SpawnedProcess(spawner)
+        } catch {
+            throw SupportError(error.description)
         }
-        guard result == 0 else { throw SupportError("cannot start \(argv[0]): \(String(cString: strerror(result)))") }
-        self.pid = pid
-        LiveGroups.add(pid)
+        LiveGroups.add(process.pid)
     }
 
     deinit {
-        if status == nil {
+        if isRunning {
             killGroup(SIGKILL)
             wait(timeout: 10)
         }
@@ -66,18 +53,15 @@ final class Spawned {
 
     /// True while it has not been reaped.
     var isRunning: Bool {
-        guard status == nil else { return false }
-        var raw: Int32 = 0
-        if waitpid(pid, &raw, WNOHANG) == pid {
-            LiveGroups.remove(pid)
-            status = raw
+        guard process.isRunning else {
+            LiveGroups.remove(process.pid)
             return false
         }
         return true
     }
 
     /// Sends `signal` to the process.
-    func signal(_ signal: Int32) { kill(pid, signal) }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// Sends `signal` to its whole process group (it and the processes it started).
     func killGroup(_ signal: Int32) { kill(-pid, signal) }
@@ -85,13 +69,8 @@ final class Spawned {
     /// Waits up to `timeout` seconds; returns the exit code (128 + signal), nil on timeout.
     @discardableResult
     func wait(timeout: Double) -> Int32? {
-        let deadline = unixTime() + timeout
-        while isRunning {
-            if unixTime() > deadline { return nil }
-            usleep(2_000)
-        }
-        let raw = status ?? 0
-        return (raw & 0x7f) != 0 ? 128 + (raw & 0x7f) : (raw >> 8) & 0xff
+        defer { if !process.isRunning { LiveGroups.remove(process.pid) } }
+        return process.wait(timeout: timeout, pollInterval: 0.002)
     }
 
     /// Asks it to stop with SIGTERM; after `grace` seconds, kills its process group.
@@ -157,12 +136,6 @@ enum LiveGroups {
         }
         for signal in [SIGINT, SIGTERM, SIGHUP] { _ = Glibc.signal(signal, handler) }
     }
-}
-
-private func cStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
 // MARK: - BenchRedis
