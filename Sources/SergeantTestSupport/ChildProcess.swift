@@ -11,15 +11,20 @@ public final class ChildProcess: @unchecked Sendable {
     public var pid: pid_t { process.pid }
     /// The file standard output and standard error go to.
     public let outputPath: String
+    /// Unix time just before posix_spawn.
+    public var started: Double { process.started }
     private let process: SpawnedProcess
 
-    /// Starts `arguments[0]` (a full path) with `arguments`, plus `environment` entries.
-    public init(_ arguments: [String], environment: [String: String] = [:], output: String? = nil) throws {
+    /// Starts `arguments[0]` (a full path) with `arguments`, plus `environment` entries; with
+    /// `processGroup`, in a new process group whose id is its pid.
+    public init(_ arguments: [String], environment: [String: String] = [:], output: String? = nil,
+                processGroup: Bool = false) throws {
         outputPath = output ?? FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-test-\(UUID().uuidString).log").path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         var spawner = ProcessSpawner(arguments, environment: ProcessSpawner.currentEnvironment(overriding: environment))
         spawner.nullInput = true
         spawner.outputFile = outputPath
+        spawner.ownProcessGroup = processGroup
         do {
             process = try SpawnedProcess(spawner)
         } catch {
@@ -47,11 +52,11 @@ public final class ChildProcess: @unchecked Sendable {
     /// True while the process has not exited.
     public var isRunning: Bool { process.isRunning }
 
-    /// Waits (polling, with a deadline) for the process to exit; returns its exit code, or
-    /// 128 + signal when a signal ended it.
+    /// Waits (polling every `pollInterval` seconds, with a deadline) for the process to exit;
+    /// returns its exit code, or 128 + signal when a signal ended it.
     @discardableResult
-    public func wait(timeout: Double = 60) -> Int32? {
-        process.wait(timeout: timeout)
+    public func wait(timeout: Double = 60, pollInterval: Double = 0.005) -> Int32? {
+        process.wait(timeout: timeout, pollInterval: pollInterval)
     }
 
     /// Runs a command to its end and returns its exit code and output.
