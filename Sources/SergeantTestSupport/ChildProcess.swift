@@ -1,41 +1,40 @@
 import Foundation
+import SergeantCore
 
 // MARK: - ChildProcess
 
-/// A process started with posix_spawn, its output captured in a file. Foundation's
-/// `Process` is not used: on Linux its `waitUntilExit` can hang when the process was
-/// started from another thread.
+/// A process started with posix_spawn (``ProcessSpawner``), its standard input /dev/null,
+/// its output captured in a file. Foundation's `Process` is not used: on Linux its
+/// `waitUntilExit` can hang when the process was started from another thread.
 public final class ChildProcess: @unchecked Sendable {
     /// The process id.
-    public let pid: pid_t
+    public var pid: pid_t { process.pid }
     /// The file standard output and standard error go to.
     public let outputPath: String
-    private var exitStatus: Int32?
+    /// Unix time just before posix_spawn.
+    public var started: Double { process.started }
+    private let process: SpawnedProcess
 
-    /// Starts `arguments[0]` (a full path) with `arguments`, plus `environment` entries.
-    public init(_ arguments: [String], environment: [String: String] = [:], output: String? = nil) throws {
+    /// Starts `arguments[0]` (a full path) with `arguments`, plus `environment` entries; with
+    /// `processGroup`, in a new process group whose id is its pid.
+    public init(_ arguments: [String], environment: [String: String] = [:], output: String? = nil,
+                processGroup: Bool = false) throws {
         outputPath = output ?? FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-test-\(UUID().uuidString).log").path
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        let environmentList = merged.map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let status = withCStringArray(arguments) { argv in
-            withCStringArray(environmentList) { envp in posix_spawn(&pid, arguments[0], &actions, nil, argv, envp) }
+        var spawner = ProcessSpawner(arguments, environment: ProcessSpawner.currentEnvironment(overriding: environment))
+        spawner.nullInput = true
+        spawner.outputFile = outputPath
+        spawner.ownProcessGroup = processGroup
+        do {
+            process = try SpawnedProcess(spawner)
+        } catch {
+            throw SupportError(error.description)
         }
-        guard status == 0 else { throw SupportError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
-        self.pid = pid
     }
 
     deinit {
-        if exitStatus == nil {
-            kill(pid, SIGKILL)
+        if process.isRunning {
+            process.signal(SIGKILL)
             _ = wait()
         }
     }
@@ -47,31 +46,17 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends a signal.
     public func signal(_ signal: Int32) {
-        kill(pid, signal)
+        process.signal(signal)
     }
 
     /// True while the process has not exited.
-    public var isRunning: Bool {
-        if exitStatus != nil { return false }
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid {
-            exitStatus = status
-            return false
-        }
-        return true
-    }
+    public var isRunning: Bool { process.isRunning }
 
-    /// Waits (polling, with a deadline) for the process to exit; returns its exit code, or
-    /// 128 + signal when a signal ended it.
+    /// Waits (polling every `pollInterval` seconds, with a deadline) for the process to exit;
+    /// returns its exit code, or 128 + signal when a signal ended it.
     @discardableResult
-    public func wait(timeout: Double = 60) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while isRunning {
-            if Date() > deadline { return nil }
-            usleep(5_000)
-        }
-        let status = exitStatus ?? 0
-        return (status & 0x7f) != 0 ? 128 + (status & 0x7f) : (status >> 8) & 0xff
+    public func wait(timeout: Double = 60, pollInterval: Double = 0.005) -> Int32? {
+        process.wait(timeout: timeout, pollInterval: pollInterval)
     }
 
     /// Runs a command to its end and returns its exit code and output.
@@ -82,10 +67,4 @@ public final class ChildProcess: @unchecked Sendable {
         }
         return (code, child.output)
     }
-}
-
-func withCStringArray<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

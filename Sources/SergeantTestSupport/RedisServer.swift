@@ -3,30 +3,68 @@ import SergeantCore
 
 // MARK: - RedisServer
 
-/// A private `redis-server` on a free loopback port, started for a test and stopped after
-/// it. No persistence unless asked for, so nothing is left behind.
+/// A private `redis-server` on a loopback port (a free one unless told), started for a test
+/// or a tool and stopped after it. No persistence unless asked for, so nothing is left
+/// behind. It can be stopped, killed and started again on the same port and directory.
 public final class RedisServer: @unchecked Sendable {
+    /// How to run the server.
+    public struct Options: Sendable {
+        /// The port; nil: a free one.
+        public var port: Int?
+        /// The data directory, kept after the server; nil: a new temporary one, removed
+        /// when the server object goes.
+        public var directory: URL?
+        /// Writes an append-only file (`--appendonly yes`).
+        public var appendOnly: Bool
+        /// Lets redis-server rewrite the append-only file when it grows; false keeps one
+        /// growing file (`--auto-aof-rewrite-percentage 0`), whose writes can be read back.
+        public var rewritesAppendOnlyFile: Bool
+        /// Seconds a start waits for the server to answer PING.
+        public var startTimeout: Double
+        /// Runs the server in a process group of its own (its pid is the group id).
+        public var ownProcessGroup: Bool
+
+        /// Creates options.
+        public init(port: Int? = nil, directory: URL? = nil, appendOnly: Bool = false,
+                    rewritesAppendOnlyFile: Bool = true, startTimeout: Double = 10, ownProcessGroup: Bool = false) {
+            self.port = port
+            self.directory = directory
+            self.appendOnly = appendOnly
+            self.rewritesAppendOnlyFile = rewritesAppendOnlyFile
+            self.startTimeout = startTimeout
+            self.ownProcessGroup = ownProcessGroup
+        }
+    }
+
     /// The port it listens on.
     public let port: Int
     /// Its data directory.
     public let directory: URL
-    private let process: ChildProcess
+    private let options: Options
+    private let ownsDirectory: Bool
+    private var process: ChildProcess?
 
     /// Starts a server and waits (polling, with a deadline) until it answers PING.
-    public init(port: Int? = nil, persistent: Bool = false) throws {
-        let port = try port ?? freePort()
+    public convenience init(port: Int? = nil, persistent: Bool = false) throws {
+        try self.init(options: Options(port: port, appendOnly: persistent))
+    }
+
+    /// Starts a server as `options` say and waits (polling, with a deadline) until it
+    /// answers PING; its output goes to `output` (by default redis.log in its directory).
+    public init(options: Options, output: String? = nil) throws {
+        let port = try options.port ?? freePort()
         self.port = port
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-redis-\(port)-\(UUID().uuidString)")
+        self.options = options
+        ownsDirectory = options.directory == nil
+        directory = options.directory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-redis-\(port)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        process = try ChildProcess([try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
-                                    "--dir", directory.path, "--save", "", "--appendonly", persistent ? "yes" : "no",
-                                    "--loglevel", "warning"])
-        try waitUntil(timeout: 10, "redis-server on port \(port) to answer") { self.ping() }
+        try start(output: output)
     }
 
     deinit {
         stop()
-        try? FileManager.default.removeItem(at: directory)
+        if ownsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     /// `redis://127.0.0.1:PORT/0`.
@@ -35,14 +73,55 @@ public final class RedisServer: @unchecked Sendable {
     /// The node description.
     public var node: RedisNode { RedisNode(host: "127.0.0.1", port: port) }
 
-    /// Stops the server and waits for it to exit.
-    public func stop() {
-        guard process.isRunning else { return }
-        process.signal(SIGTERM)
-        if process.wait(timeout: 10) == nil {
-            process.signal(SIGKILL)
-            process.wait()
+    /// The server process's id while it runs.
+    public var pid: pid_t? { isRunning ? process?.pid : nil }
+
+    /// The file the server's output goes to (of its latest start).
+    public var outputPath: String? { process?.outputPath }
+
+    /// True while the server process runs.
+    public var isRunning: Bool { process?.isRunning ?? false }
+
+    /// Starts the server (again, after ``stop(timeout:)`` or ``kill()``: same port, same
+    /// directory, so a persistent server comes back with its data) and waits until it
+    /// answers PING; its output goes to `output` (by default redis.log in its directory).
+    public func start(output: String? = nil) throws {
+        precondition(!isRunning, "redis-server on port \(port) runs already")
+        var arguments = [try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
+                         "--dir", directory.path, "--save", "", "--appendonly", options.appendOnly ? "yes" : "no"]
+        if !options.rewritesAppendOnlyFile { arguments += ["--auto-aof-rewrite-percentage", "0"] }
+        let process = try ChildProcess(arguments + ["--loglevel", "warning"],
+                                   output: output ?? directory.appendingPathComponent("redis.log").path,
+                                   processGroup: options.ownProcessGroup)
+        self.process = process
+        let deadline = Date().addingTimeInterval(options.startTimeout)
+        while !ping() {
+            guard process.isRunning else { throw SupportError("redis-server exited at start; see \(process.outputPath)") }
+            guard Date() < deadline else {
+                throw SupportError("redis-server on port \(port) did not answer PING within \(options.startTimeout) s")
+            }
+            usleep(10_000)
         }
+    }
+
+    /// Stops the server with SIGTERM (it writes what it must first) and waits for it to
+    /// exit; after `timeout` seconds it is killed. Returns false when it had to be killed.
+    @discardableResult
+    public func stop(timeout: Double = 10) -> Bool {
+        guard let process, process.isRunning else { return true }
+        process.signal(SIGTERM)
+        guard process.wait(timeout: timeout) != nil else {
+            kill()
+            return false
+        }
+        return true
+    }
+
+    /// Kills the server with SIGKILL (nothing written first) and waits for it to exit.
+    public func kill() {
+        guard let process, process.isRunning else { return }
+        process.signal(SIGKILL)
+        process.wait()
     }
 
     /// True when the server answers PING.

@@ -351,7 +351,8 @@ public final class RedisConnection {
         return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
     }
 
-    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
+    /// Copies a hiredis reply (of a connection, or of a ``RedisReplyReader``).
+    static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
         let value = reply.pointee
         switch value.type {
         case REDIS_REPLY_STRING:

@@ -88,40 +88,20 @@ public final class Supervisor {
     /// Starts a worker; `predecessor` is the id of the worker it replaces, whose in-flight
     /// tasks it returns to the queue before pulling any.
     private func spawn(replacing predecessor: String? = nil) {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var inherited: [String] = []
-        var index = 0
-        while let entry = environ[index] {
-            inherited.append(String(cString: entry))
-            index += 1
-        }
         spawned += 1
         let id = "\(nonce)-\(spawned)"
         var launch = options.launch
         launch.workerID = id
         launch.predecessorID = predecessor
-        let arguments = launch.arguments(executable: options.workerExecutable)
-        let environment = launch.environment(inheriting: inherited)
-
-        var pid: pid_t = 0
-        let status = withCStrings(arguments) { argv in
-            withCStrings(environment) { envp in
-                posix_spawn(&pid, arguments[0], nil, &attributes, argv, envp)
-            }
-        }
-        guard status == 0 else {
-            logger.critical("cannot start a worker process: \(String(cString: strerror(status)))")
+        var spawner = ProcessSpawner(launch.arguments(executable: options.workerExecutable),
+                                     environment: launch.environment(inheriting: ProcessSpawner.currentEnvironment(overriding: [])))
+        // The supervisor blocks these to wait for them; a worker starts with them unblocked and default.
+        spawner.defaultSignals = [SIGCHLD, SIGTERM, SIGINT, SIGPIPE]
+        let pid: pid_t
+        do {
+            pid = try spawner.spawn()
+        } catch {
+            logger.critical("cannot start a worker process: \(error.reason)")
             beginStop(code: 1)
             return
         }
@@ -262,11 +242,4 @@ private func fscanf_statm(_ file: UnsafeMutablePointer<FILE>, _ size: inout Int,
     size = total
     resident = rss
     return true
-}
-
-/// Runs `body` with a NULL-terminated C array of the strings.
-func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> T) -> T {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

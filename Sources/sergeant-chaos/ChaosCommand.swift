@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import SergeantTestSupport
+
+// MARK: - ChaosCommand
+
+/// `make chaos`: fault injection against the real supervisor, worker processes and
+/// redis-server. Numbered tasks and one poison task go through the `chaos` fixture plugin
+/// (Tests/Fixtures/chaos) while workers, supervisors and redis-server are killed and
+/// restarted at random; at the end every number must have run at least once and only the
+/// poison task may be in the dead-letter list.
+@main
+struct ChaosCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sergeant-chaos",
+        abstract: "Fault injection: SIGKILL workers and supervisors, restart redis-server, then count lost tasks.",
+        discussion: """
+            Starts a private redis-server with an append-only file on a free port, pushes --tasks
+            numbered tasks and one poison task (which aborts its worker every time), runs
+            sergeant-host with the chaos fixture plugin, and while tasks remain injects up to
+            --faults faults at random intervals: SIGKILL of a worker, SIGKILL of the supervisor
+            (a new one is started), restart of redis-server on the same port and directory.
+            Then it waits until the queue and the in-flight lists are empty and prints a summary.
+
+            Exit code 0 when no task was lost and the dead-letter list holds exactly the poison
+            task; 1 otherwise (including a run that does not drain before --timeout); 2 when the
+            run could not be set up. Repeat a run's choices with --seed (process timing varies).
+            """
+    )
+
+    @Option(help: "Numbered tasks to push (plus one poison task).")
+    var tasks = 20_000
+
+    @Option(help: "Worker processes (sergeant-host --concurrent-workers).")
+    var workers = 4
+
+    @Option(help: "Tasks per transaction of the workers (CHAOS_BATCH).")
+    var batch = 10
+
+    @Option(help: "Most faults to inject.")
+    var faults = 40
+
+    @Option(name: .customLong("min-interval"), help: "Fewest seconds between two faults.")
+    var minInterval = 0.3
+
+    @Option(name: .customLong("max-interval"), help: "Most seconds between two faults.")
+    var maxInterval = 2.0
+
+    @Option(name: .customLong("fault-kinds"), help: "Faults to choose from, comma-separated: worker, supervisor, redis.")
+    var faultKinds = "worker,supervisor,redis"
+
+    @Option(name: .customLong("redis-downtime"), help: "Most seconds redis-server stays down during a restart.")
+    var redisDowntime = 1.5
+
+    @Option(help: "Seed of the random choices (printed at start; random when left out).")
+    var seed: UInt64?
+
+    @Option(help: "Seconds the whole run may take once the tasks are pushed.")
+    var timeout = 600.0
+
+    @Option(help: "Queue name (CHAOS_QUEUE).")
+    var queue = "chaos"
+
+    @Option(help: "The chaos plugin (default: Tests/Fixtures/chaos/.build/debug/libchaos.so).")
+    var plugin: String?
+
+    @Option(help: "Directory holding sergeant and sergeant-host (default: SERGEANT_BIN, else this executable's directory).")
+    var bin: String?
+
+    @Option(name: .customLong("work-dir"), help: "Directory for redis data, logs and the output file (default: a new temporary one).")
+    var workDir: String?
+
+    @Flag(help: "Keep the work directory after a successful run (a failed run always keeps it).")
+    var keep = false
+
+    func validate() throws {
+        guard tasks >= 1 else { throw ValidationError("--tasks must be at least 1") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard faults >= 0 else { throw ValidationError("--faults must not be negative") }
+        guard minInterval >= 0, maxInterval >= minInterval else {
+            throw ValidationError("--min-interval must be at least 0 and at most --max-interval")
+        }
+        guard redisDowntime >= 0, redisDowntime < 20 else {
+            throw ValidationError("--redis-downtime must be between 0 and 20 s (workers give up on redis after 30 s)")
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        _ = try kinds()
+    }
+
+    func kinds() throws -> [FaultKind] {
+        let names = faultKinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let kinds = try names.map { name in
+            guard let kind = FaultKind.allCases.first(where: { $0.option == name }) else {
+                throw ValidationError("unknown fault kind \(name) in --fault-kinds; use worker, supervisor, redis")
+            }
+            return kind
+        }
+        guard !kinds.isEmpty else { throw ValidationError("--fault-kinds names no fault") }
+        return kinds
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        installInterruptHandlers()
+        let seed = seed ?? UInt64.random(in: 0...UInt64.max)
+        let settings = ChaosSettings(
+            tasks: tasks, workers: workers, batch: batch, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
+            plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
+            workDir: workDir, keep: keep
+        )
+        throw ExitCode(ChaosRun(settings).execute())
+    }
+
+    private func defaultBinaries() -> String {
+        if let path = ProcessInfo.processInfo.environment["SERGEANT_BIN"] { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+}

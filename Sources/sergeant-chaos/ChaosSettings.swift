@@ -1,0 +1,20 @@
+// MARK: - ChaosSettings
+
+/// Everything a run was asked for.
+struct ChaosSettings {
+    var tasks: Int
+    var workers: Int
+    var batch: Int
+    var maxFaults: Int
+    var kinds: [FaultKind]
+    var minInterval: Double
+    var maxInterval: Double
+    var redisDowntime: Double
+    var seed: UInt64
+    var timeout: Double
+    var queue: String
+    var plugin: String
+    var bin: String
+    var workDir: String?
+    var keep: Bool
+}

@@ -1,0 +1,56 @@
+import Foundation
+import XCTest
+@testable import SergeantBroker
+
+/// RESP read from bytes (as sergeant-chaos reads redis-server's append-only file): whole
+/// commands, commands split across feeds, the offset of each, and what is not RESP.
+final class RedisReplyReaderTests: XCTestCase {
+    private func encode(_ words: [String]) -> [UInt8] {
+        var text = "*\(words.count)\r\n"
+        for word in words { text += "$\(word.utf8.count)\r\n\(word)\r\n" }
+        return Array(text.utf8)
+    }
+
+    func testCommandsAndOffsets() throws {
+        let first = encode(["SELECT", "0"])
+        let second = encode(["RPUSH", "queue", "a\r\nb", ""])
+        let reader = RedisReplyReader()
+        try reader.feed(first + second)
+        XCTAssertEqual(reader.offset, 0)
+        XCTAssertEqual(try reader.next(), .array([.bytes(Array("SELECT".utf8)), .bytes(Array("0".utf8))]))
+        XCTAssertEqual(reader.offset, first.count)
+        XCTAssertEqual(try reader.next(), .array([.bytes(Array("RPUSH".utf8)), .bytes(Array("queue".utf8)),
+                                                  .bytes(Array("a\r\nb".utf8)), .bytes([])]))
+        XCTAssertEqual(reader.offset, first.count + second.count)
+        XCTAssertNil(try reader.next())
+    }
+
+    func testACommandSplitAcrossFeedsAndLargeInput() throws {
+        let command = encode(["LPUSH", "queue", String(repeating: "x", count: 5000)])
+        var bytes: [UInt8] = []
+        for _ in 0..<50 { bytes += command }
+        let reader = RedisReplyReader()
+        var read = 0
+        var offsets: [Int] = []
+        for start in stride(from: 0, to: bytes.count, by: 777) {
+            try reader.feed(Array(bytes[start..<min(start + 777, bytes.count)]))
+            while true {
+                let offset = reader.offset
+                guard let reply = try reader.next() else { break }
+                guard case .array(let items) = reply else { return XCTFail("not a command: \(reply)") }
+                XCTAssertEqual(items.count, 3)
+                offsets.append(offset)
+                read += 1
+            }
+        }
+        XCTAssertEqual(read, 50)
+        XCTAssertEqual(offsets, (0..<50).map { $0 * command.count })
+        XCTAssertEqual(reader.offset, bytes.count)
+    }
+
+    func testWhatIsNotRESPThrows() throws {
+        let reader = RedisReplyReader()
+        try reader.feed(Array("#TS:1700000000\r\n".utf8))
+        XCTAssertThrowsError(try reader.next())
+    }
+}
