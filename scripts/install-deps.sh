@@ -9,6 +9,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 [ -f /usr/include/lzma.h ] || need+=(liblzma-dev)
 [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v cc >/dev/null || need+=(gcc)
+# libfaketime: the clock-step test (wall clock jumps, deadlines on the monotonic clock hold).
+[ -f /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || [ "$(uname -m)" != x86_64 ] || need+=(faketime)
 command -v python3 >/dev/null || need+=(python3)
 # Debian's python3 creates virtual environments (scripts/python-venv.sh) only with ensurepip.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)

@@ -24,7 +24,7 @@ func usageError(_ message: String) -> Never {
 }
 
 let launch: WorkerLaunch
-do { launch = try WorkerLaunch(arguments: CommandLine.arguments, environment: Environment.value) } catch {
+do { launch = try WorkerLaunch(arguments: Environment.commandLine(), environment: Environment.value) } catch {
     usageError(error.description)
 }
 let code = WorkerProcess.run(launch)

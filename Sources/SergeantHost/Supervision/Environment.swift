@@ -12,6 +12,18 @@ public enum Environment {
         getenv(name).map { String(cString: $0) }
     }
 
+    /// This process's command line: `CommandLine.arguments`, or `/proc/self/cmdline` when the
+    /// runtime could not capture it (an LD_PRELOAD library such as libfaketime can hide it).
+    public static func commandLine() -> [String] {
+        if !CommandLine.arguments.isEmpty { return CommandLine.arguments }
+        guard let file = fopen("/proc/self/cmdline", "r") else { return [] }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 { bytes += buffer[..<count] }
+        return bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// The absolute path of the running executable (`/proc/self/exe`).
     public static func executablePath() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

@@ -113,6 +113,24 @@ final class Parity: Sergeant.Worker {
             // One line per run, so a test counts how often each task was worked.
             if let milliseconds = task.kwargs["ms"]?.doubleValue { pause(seconds: milliseconds / 1000) }
             logger.info("tally: n=\(task.kwargs["n"]?.description ?? "?")")
+        case "watch_clock":
+            // Runs until released, saying when the wall clock jumps a day ahead; then says whether
+            // the host thinks this task is past its timeout.
+            let started = unixTime()
+            var jumped = false
+            let deadline = MonotonicDeadline(seconds: 30)
+            // After the jump it runs 0.3 s more (on the monotonic clock), so that a watchdog
+            // looking every 50 ms sees the jumped clock several times.
+            var afterJump = MonotonicDeadline(seconds: 30)
+            while !deadline.passed, try !afterJump.passed || numberOfEnqueuedTasks(taskName: "parity-release") == 0 {
+                if !jumped, unixTime() > started + 86_400 {
+                    jumped = true
+                    afterJump = MonotonicDeadline(seconds: 0.3)
+                    logger.info("clock: the wall clock jumped")
+                }
+                pause(seconds: 0.01)
+            }
+            logger.info("clock: timed_out=\(isTimedOut)")
         case "hold":
             // Runs until the test pushes to `parity-release` (or 30 s pass).
             logger.info("hold: holding n=\(task.kwargs["n"]?.description ?? "?")")
@@ -157,4 +175,19 @@ final class Parity: Sergeant.Worker {
 public func sergeantWorkerCreate(_ className: UnsafePointer<CChar>?, _ hostAPI: UnsafeRawPointer?,
                                  _ workerAPI: UnsafeMutableRawPointer?, _ error: UnsafeRawPointer?) -> Int32 {
     exportWorkers([Parity.self], className: className, hostAPI: hostAPI, workerAPI: workerAPI, error: error)
+}
+
+/// A deadline on CLOCK_MONOTONIC, which a step of the wall clock does not move.
+struct MonotonicDeadline {
+    let end: Double
+
+    init(seconds: Double) { end = Self.now() + seconds }
+
+    var passed: Bool { Self.now() > end }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
 }
