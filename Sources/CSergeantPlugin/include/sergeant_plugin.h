@@ -85,16 +85,25 @@
 **
 ** THREADS AND BLOCKING
 **
-**   The host calls a worker's functions from one thread at a time per task; with the
-**   threaded executor several tasks run `work` concurrently on different threads, so a
-**   plugin must keep per-task state per call. `config`, `initialize`, `finalize`,
-**   `on_starvation` and `destroy` are never called concurrently with anything else.
-**   Every host function is thread-safe and may be called from any thread, including
-**   threads the plugin starts (is_timed_out then answers 0: it knows only host threads).
-**   Broker functions block the calling thread for one Redis round trip, longer while the
-**   host reconnects to a lost Redis (up to its reconnect timeout, then SERGEANT_FAILURE);
-**   lock_acquire blocks until it takes the lock or its timeout passes. log, is_timed_out
-**   and should_stop never block on the network.
+**   Host function                    thread                   blocks
+**   log, log_with_metadata           any                      no network; one write(2)
+**   is_timed_out, should_stop        any (is_timed_out        no
+**                                    answers 0 off host
+**                                    threads)
+**   push_tasks, get_next_tasks,      any                      one Redis round trip; while the
+**   purge_tasks, number_of_enqueued_tasks, retry, requeue,    host reconnects to a lost Redis,
+**   lock_release, lock_is_locked, lock_set_ttl,               up to its reconnect timeout
+**   lock_get_ttl, key_set, key_get, key_delete                (then SERGEANT_FAILURE)
+**   lock_acquire                     any                      until taken or `timeout` seconds
+**                                                             pass (negative: forever)
+**   Every host function is thread-safe, including from threads the plugin starts.
+**
+**   Worker function                  called
+**   config, initialize, finalize,    on the worker process's main thread, never concurrently
+**   on_starvation, destroy           with any other worker function
+**   pre_work, work, post_work and    on one executor thread per task, in that order; with
+**   the outcome's on_* handler       number_of_threads > 1 several tasks run at once on
+**                                    different threads, so keep per-task state per call
 ** ---------------------------------------------------------------------------------------
 */
 #ifndef SERGEANT_PLUGIN_H
