@@ -127,7 +127,7 @@ let package = Package(
         .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
         .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore", "SergeantTestSupport"]),
         .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
-        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
+        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantABI", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
         /// Python sergeant 0.27 (.venv-sergeant/, scripts/python-venv.sh) against the Swift side, through real processes.
         .testTarget(name: "InteropTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),

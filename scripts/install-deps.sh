@@ -12,6 +12,8 @@ command -v cc >/dev/null || need+=(gcc)
 # libfaketime: the clock-step test (wall clock jumps, deadlines on the monotonic clock hold).
 [ -f /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || [ "$(uname -m)" != x86_64 ] || need+=(faketime)
 command -v python3 >/dev/null || need+=(python3)
+# The ABI tests run plugins under memcheck (Tests/IntegrationTests/ABIMemcheckTests.swift).
+command -v valgrind >/dev/null || need+=(valgrind)
 # Debian's python3 creates virtual environments (scripts/python-venv.sh) only with ensurepip.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -28,11 +28,17 @@ open class Worker {
     public private(set) lazy var config: WorkerConfig = generateConfig()
 
     /// A logger whose lines the host writes in sergeant's format, under the worker's name.
-    public private(set) lazy var logger: Logger = Logger(label: config.name) { [host] label in
-        HostLogHandler(host: host, level: LogLevel.debug.loggerLevel)
+    /// Lines logged before the host is attached (in `init`) are kept and written when it is,
+    /// or to standard error when it never is.
+    public private(set) lazy var logger: Logger = Logger(label: config.name) { [link] label in
+        HostLogHandler(link: link, label: label, level: LogLevel.debug.loggerLevel)
     }
 
-    var host: HostConnection?
+    /// The host this worker runs in, once attached by the exported factory.
+    let link = HostLink()
+
+    /// The host's connection; nil until the host is attached.
+    var host: HostConnection? { link.connection }
 
     /// The trace id of the task whose `work` runs on the current thread, inherited by pushed
     /// tasks (a thread's own state: cheaper per task than a task-local value).
@@ -123,8 +129,8 @@ open class Worker {
 
     /// True when the task running on this thread is past its timeout.
     public var isTimedOut: Bool {
-        guard let host, let isTimedOut = host.api.pointee.is_timed_out else { return false }
-        return isTimedOut(host.api.pointee.host) != 0
+        guard let host, let isTimedOut = try? host.function(\.is_timed_out, named: "is_timed_out") else { return false }
+        return isTimedOut(host.state) != 0
     }
 
     /// Throws ``WorkerInterrupt/timeout`` when the running task is past its timeout: call it
@@ -135,9 +141,8 @@ open class Worker {
 
     /// True when the worker was asked to stop (SIGTERM) while the task runs.
     public var shouldStop: Bool {
-        guard let host, host.api.pointee.size >= MemoryLayout<sergeant_host_api>.size,
-              let shouldStop = host.api.pointee.should_stop else { return false }
-        return shouldStop(host.api.pointee.host) != 0
+        guard let host, let shouldStop = try? host.function(\.should_stop, named: "should_stop") else { return false }
+        return shouldStop(host.state) != 0
     }
 
     /// Throws ``WorkerInterrupt/timeout`` past the timeout and ``WorkerInterrupt/stop`` when
@@ -275,29 +280,5 @@ extension TaskPriority {
     /// The ABI's priority number.
     var abiValue: sergeant_priority {
         self == .high ? SERGEANT_PRIORITY_HIGH : SERGEANT_PRIORITY_NORMAL
-    }
-}
-
-// MARK: - HostLogHandler
-
-/// Sends a worker's log lines to the host, which writes them in sergeant's format.
-struct HostLogHandler: LogHandler {
-    let host: HostConnection?
-    var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
-
-    init(host: HostConnection?, level: Logger.Level) {
-        self.host = host
-        self.logLevel = level
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        guard let host else { return }
-        host.log(LogLevel(event.level), event.message.description)
     }
 }

@@ -40,8 +40,13 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
     (void)worker; (void)value;
     char line[96];
     int n = snprintf(line, sizeof line, "C worker got a task of %zu bytes", length);
-    host->log(host->host, SERGEANT_LOG_INFO, line, (size_t)n);
+    if (SERGEANT_HAS_FIELD(host, sergeant_host_api, log)) host->log(host->host, SERGEANT_LOG_INFO, line, (size_t)n);
     if (contains(task, length, "push")) {
+        if (!SERGEANT_HAS_FIELD(host, sergeant_host_api, push_tasks) || !SERGEANT_HAS_FIELD(host, sergeant_host_api, key_set)
+            || !SERGEANT_HAS_FIELD(host, sergeant_host_api, number_of_enqueued_tasks)) {
+            say(error, "this host lacks push_tasks, number_of_enqueued_tasks or key_set");
+            return SERGEANT_FAILURE;
+        }
         static const uint8_t kwargs[] = {0x81, 0xa4, 'f', 'r', 'o', 'm', 0xa1, 'c'};
         const uint8_t *list[] = {kwargs};
         size_t lengths[] = {sizeof kwargs};
@@ -70,12 +75,13 @@ sergeant_status sergeant_worker_create(const char *class_name, const sergeant_ho
         return SERGEANT_CLASS_NOT_FOUND;
     }
     host = host_api;
-    memset(api, 0, sizeof *api);
-    api->size = sizeof *api;
-    api->abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
-    api->worker = malloc(1);
-    api->config = config;
-    api->work = work;
-    api->destroy = destroy;
+    /* The growth rule: build the whole table here, copy only what fits the host's room. */
+    sergeant_worker_api mine = {0};
+    mine.abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
+    mine.worker = malloc(1);
+    mine.config = config;
+    mine.work = work;
+    mine.destroy = destroy;
+    sergeant_write_worker_api(api, &mine, sizeof mine);
     return SERGEANT_OK;
 }

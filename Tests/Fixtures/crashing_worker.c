@@ -37,7 +37,7 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
     (void)worker; (void)value; (void)error;
     if (contains(task, length, "crash")) abort();
     const char *line = "crashing worker finished a task";
-    host->log(host->host, SERGEANT_LOG_INFO, line, strlen(line));
+    if (SERGEANT_HAS_FIELD(host, sergeant_host_api, log)) host->log(host->host, SERGEANT_LOG_INFO, line, strlen(line));
     return SERGEANT_OK;
 }
 
@@ -56,13 +56,14 @@ sergeant_status sergeant_worker_create(const char *class_name, const sergeant_ho
         return SERGEANT_CLASS_NOT_FOUND;
     }
     host = host_api;
-    memset(api, 0, sizeof *api);
-    api->size = sizeof *api;
-    api->abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
-    api->worker = (void *)1;
-    api->config = config;
-    api->work = work;
-    if (crash_in_initialize) api->initialize = crash_initialize;
-    api->destroy = destroy;
+    /* The growth rule: build the whole table here, copy only what fits the host's room. */
+    sergeant_worker_api mine = {0};
+    mine.abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
+    mine.worker = (void *)1;
+    mine.config = config;
+    mine.work = work;
+    if (crash_in_initialize) mine.initialize = crash_initialize;
+    mine.destroy = destroy;
+    sergeant_write_worker_api(api, &mine, sizeof mine);
     return SERGEANT_OK;
 }

@@ -1,5 +1,5 @@
 /*
-** sergeant_plugin.h -- the plugin ABI of sergeant for Swift, version 1.0.
+** sergeant_plugin.h -- the plugin ABI of sergeant for Swift, version 1.1.
 **
 ** This header is the whole contract between `sergeant-host` (the host) and a worker
 ** plugin (a shared library such as `libconsumer.so`). Nothing else crosses the boundary:
@@ -12,22 +12,64 @@
 **   1. The host dlopen()s the module with RTLD_NOW | RTLD_LOCAL.
 **   2. It resolves SERGEANT_PLUGIN_ABI_SYMBOL ("sergeant_plugin_abi_version") and calls it.
 **      The major version must equal SERGEANT_ABI_VERSION_MAJOR, otherwise the module is
-**      refused with a message naming both versions. Any minor version is accepted.
+**      refused with a message naming both versions. Any minor version is accepted, older or
+**      newer: the growth rule below makes both safe.
 **   3. It resolves SERGEANT_PLUGIN_CREATE_SYMBOL ("sergeant_worker_create") and calls it with
-**      the --worker-class name and the host's function table. The plugin fills a
-**      sergeant_worker_api and returns SERGEANT_OK, or returns SERGEANT_CLASS_NOT_FOUND and
-**      writes a message that lists the classes it does export.
+**      the --worker-class name, the host's function table and the room for the worker's
+**      table. The plugin fills that room and returns SERGEANT_OK, or returns
+**      SERGEANT_CLASS_NOT_FOUND and writes a message that lists the classes it does export.
 **
-** TABLES
+** TABLES: THE GROWTH RULE
 **
-**   Both tables begin with their own `size` (sizeof the struct as the writer compiled it)
-**   and only ever grow at their end (SQLite's rule). Before using a field, a reader checks
-**   that the field lies inside `size` and that the pointer is not NULL (Redis's rule):
-**   see SERGEANT_HAS_FIELD.
+**   Both tables begin with `size` and only ever grow at their end; a field, once
+**   published, never moves or changes type (sergeant_plugin.c freezes the 1.0 offsets).
+**   A minor version appends fields; a table never shrinks. The side that allocates a
+**   table says how big it is, and nobody touches a byte past that:
+**
+**   - sergeant_host_api: the host allocates and fills it; `size` is sizeof its struct. A
+**     plugin built against a newer header reads a field only when SERGEANT_HAS_FIELD says
+**     the host's `size` covers it and it is not NULL; a field the host lacks is simply not
+**     provided (say so and name the function). Never copy the whole struct by value.
+**   - sergeant_worker_api: the host allocates it, zeroes it and presets `size` to the
+**     room it allocated (sizeof its struct). The plugin writes only
+**     min(its own sizeof, room) bytes -- no memset, no assignment past the room -- and
+**     leaves `size` at the number of bytes it wrote. Fields past the room are not provided.
+**     A room of 0 comes from a 1.0 host, which preset nothing: its room is
+**     SERGEANT_WORKER_API_SIZE_1_0 (SERGEANT_WORKER_API_ROOM does both). The host then reads
+**     only min(size, its own sizeof) bytes and checks every function for NULL before a call.
+**   A 1.0 plugin (memset and `size` of its own sizeof) stays safe in every newer host: its
+**   table is never larger than a newer host's room.
+**
+**   A plugin's create function, doing it right (`my_api` may have more fields than this
+**   host knows; sergeant_write_worker_api is the bounded copy):
+**
+**       sergeant_status sergeant_worker_create(const char *class_name,
+**                                              const sergeant_host_api *host_api,
+**                                              sergeant_worker_api *api,
+**                                              const sergeant_output *error) {
+**           struct my_worker_api mine = {0};     // starts with a sergeant_worker_api
+**           mine.base.abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR,
+**                                                        SERGEANT_ABI_VERSION_MINOR);
+**           mine.base.worker = my_new_instance(class_name);
+**           mine.base.work = my_work;
+**           mine.base.destroy = my_destroy;
+**           mine.my_newer_field = ...;           // lands only when the host has room
+**           sergeant_write_worker_api(api, &mine, sizeof mine);
+**           if (SERGEANT_HAS_FIELD(host_api, sergeant_host_api, log_with_metadata)) ...
+**           return SERGEANT_OK;
+**       }
+**
+** LIFETIMES
+**
+**   - `host_api`, its `host` pointer and its functions are valid from sergeant_worker_create
+**     until `destroy` returns; keep the pointer, not a copy of the struct.
+**   - `*worker_api` is host memory valid only during sergeant_worker_create: the host copies
+**     the table when create returns. The `worker` instance lives until `destroy`.
+**   - Every other pointer passed into a function (strings, task bytes, kwargs, metadata
+**     arrays, sergeant_output) is borrowed for the duration of that call only.
 **
 ** MEMORY
 **
-**   Every pointer passed into a function is borrowed for the duration of that call only.
 **   Data flows out of a call only through a sergeant_output, which the receiver owns: the
 **   producer of the data calls output->write(output->context, bytes, length) once per item
 **   and the receiver copies what it needs before returning. Nobody frees memory that the
@@ -41,11 +83,27 @@
 **   Control-flow statuses (RETRY, REQUEUE, STOP, RESPAWN, ...) are not errors: they are how a
 **   Swift `throw` in plugin code reaches the host, which never sees it unwind through C.
 **
-** THREADS
+** THREADS AND BLOCKING
 **
-**   The host calls a worker's functions from one thread at a time per task; with the
-**   threaded executor several tasks run `work` concurrently on different threads, so a
-**   plugin must keep per-task state per call. Host functions are thread-safe.
+**   Host function                    thread                   blocks
+**   log, log_with_metadata           any                      no network; one write(2)
+**   is_timed_out, should_stop        any (is_timed_out        no
+**                                    answers 0 off host
+**                                    threads)
+**   push_tasks, get_next_tasks,      any                      one Redis round trip; while the
+**   purge_tasks, number_of_enqueued_tasks, retry, requeue,    host reconnects to a lost Redis,
+**   lock_release, lock_is_locked, lock_set_ttl,               up to its reconnect timeout
+**   lock_get_ttl, key_set, key_get, key_delete                (then SERGEANT_FAILURE)
+**   lock_acquire                     any                      until taken or `timeout` seconds
+**                                                             pass (negative: forever)
+**   Every host function is thread-safe, including from threads the plugin starts.
+**
+**   Worker function                  called
+**   config, initialize, finalize,    on the worker process's main thread, never concurrently
+**   on_starvation, destroy           with any other worker function
+**   pre_work, work, post_work and    on one executor thread per task, in that order; with
+**   the outcome's on_* handler       number_of_threads > 1 several tasks run at once on
+**                                    different threads, so keep per-task state per call
 ** ---------------------------------------------------------------------------------------
 */
 #ifndef SERGEANT_PLUGIN_H
@@ -63,7 +121,7 @@ extern "C" {
 /** Major version: bumped on any incompatible change. Host and plugin must agree. */
 #define SERGEANT_ABI_VERSION_MAJOR 1
 /** Minor version: bumped when fields are appended to a table. Older minors load. */
-#define SERGEANT_ABI_VERSION_MINOR 0
+#define SERGEANT_ABI_VERSION_MINOR 1
 
 /** Name of the function `uint32_t sergeant_plugin_abi_version(void)` every plugin exports.
  *  It returns (major << 16) | minor, the version the plugin was built against. */
@@ -74,7 +132,8 @@ extern "C" {
 /** Packs a version as `sergeant_plugin_abi_version` returns it. */
 #define SERGEANT_ABI_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffff)))
 
-/** True when table `table` (a pointer) was built with field `field` and set it. */
+/** True when table `table` (a pointer) was built with field `field` and set it: its `size`
+ *  covers the field and the field is not NULL. The field is read only when it is inside. */
 #define SERGEANT_HAS_FIELD(table, type, field) \
     ((table)->size >= offsetof(type, field) + sizeof((table)->field) && (table)->field != NULL)
 
@@ -146,16 +205,21 @@ typedef struct sergeant_output {
  * Kwargs and key values are msgpack bytes (a map for kwargs, any value for keys); tasks are
  * msgpack bytes of sergeant's task map `{"__task__": {"kwargs", "trace_id", "date",
  * "run_count"}}`, never compressed: the host applies the configured encoder.
+ *
+ * Every function is thread-safe (see THREADS AND BLOCKING); the broker functions block for
+ * a Redis round trip. Functions appended in a minor version are marked "since 1.x": check
+ * them with SERGEANT_HAS_FIELD.
  */
 typedef struct sergeant_host_api {
-    /** sizeof(sergeant_host_api) as the host was compiled. */
+    /** sizeof(sergeant_host_api) as the host was compiled: the fields a plugin may read. */
     size_t size;
     /** SERGEANT_ABI_VERSION of the host. */
     uint32_t abi_version;
     /** Opaque host state, passed back as the first argument of every function below. */
     void *host;
 
-    /** Writes one log line through the host's logger (sergeant's line format). */
+    /** Writes one log line through the host's logger (sergeant's line format). `message` is
+     *  UTF-8, `length` bytes, not NUL-terminated. Never blocks on the network. */
     void (*log)(void *host, sergeant_log_level level, const char *message, size_t length);
 
     /** Pushes `count` tasks built from msgpack kwargs maps, in one round trip.
@@ -166,7 +230,10 @@ typedef struct sergeant_host_api {
                                   double consumable_from, const char *trace_id,
                                   const sergeant_output *error);
 
-    /** Pops up to `count` tasks; each is written to `tasks` as task msgpack bytes. */
+    /** Pops up to `count` tasks; each is written to `tasks` as task msgpack bytes. At most
+     *  once: the tasks leave the queue before they are written, so a plugin that crashes
+     *  before handling them loses them (the worker's own loop, not this call, is what
+     *  at_least_once protects). Does not wait for tasks: an empty queue writes nothing. */
     sergeant_status (*get_next_tasks)(void *host, const char *task_name, size_t count,
                                       const sergeant_output *tasks,
                                       const sergeant_output *error);
@@ -194,7 +261,8 @@ typedef struct sergeant_host_api {
 
     /** Tries to take lock `name` (key `__lock__.name`, SET NX EX ttl) until `timeout`
      *  seconds pass (negative: forever), polling every `check_interval` seconds.
-     *  `*acquired` is 1 when taken, 0 when the timeout passed. */
+     *  `*acquired` is 1 when taken, 0 when the timeout passed. Blocks the calling thread
+     *  for up to `timeout` seconds (forever when negative; stop() does not interrupt it). */
     sergeant_status (*lock_acquire)(void *host, const char *name, double timeout,
                                     double check_interval, int64_t ttl, int32_t *acquired,
                                     const sergeant_output *error);
@@ -223,13 +291,27 @@ typedef struct sergeant_host_api {
                                   const sergeant_output *error);
 
     /** Returns 1 when the task running on the calling thread is past its timeout, so long
-     *  work can stop cooperatively; 0 otherwise. */
+     *  work can stop cooperatively; 0 otherwise (and on a thread the host did not start). */
     int32_t (*is_timed_out)(void *host);
 
     /** Returns 1 when the worker was asked to stop (SIGTERM to the supervisor) while a task
      *  runs, so long work can end early; the host then calls on_stop for it. */
     int32_t (*should_stop)(void *host);
+
+    /* ---- end of ABI 1.0 (SERGEANT_HOST_API_SIZE_1_0) ---- */
+
+    /** Since 1.1. Writes one log line with swift-log style metadata: `count` pairs, `keys[i]`
+     *  and `values[i]` NUL-terminated UTF-8. The host prints them after the message as
+     *  `key=value`, sorted by key, as the host's own lines do. `message` is as for `log`.
+     *  On a 1.0 host (no such field) append the pairs to the message and call `log`. */
+    void (*log_with_metadata)(void *host, sergeant_log_level level, const char *message,
+                              size_t length, const char *const *keys,
+                              const char *const *values, size_t count);
 } sergeant_host_api;
+
+/** sizeof(sergeant_host_api) of ABI 1.0: the host table of a 1.0 host ends here. */
+#define SERGEANT_HOST_API_SIZE_1_0 \
+    (offsetof(sergeant_host_api, should_stop) + sizeof(int32_t (*)(void *)))
 
 /* MARK: - Worker API (plugin -> host) */
 
@@ -240,7 +322,8 @@ typedef struct sergeant_host_api {
  * status (a handler may retry, requeue, stop or respawn) or SERGEANT_FAILURE with a message.
  */
 typedef struct sergeant_worker_api {
-    /** sizeof(sergeant_worker_api) as the plugin was compiled. */
+    /** Set by the host to the room it allocated (sizeof its struct); left by the plugin
+     *  at the number of bytes it wrote, min(its own sizeof, room). See TABLES. */
     size_t size;
     /** SERGEANT_ABI_VERSION the plugin was built against. */
     uint32_t abi_version;
@@ -297,7 +380,35 @@ typedef struct sergeant_worker_api {
                                const sergeant_output *error);
     /** Releases the instance. Called once; no other function is called afterwards. */
     void (*destroy)(void *worker);
+
+    /* ---- end of ABI 1.0 (SERGEANT_WORKER_API_SIZE_1_0); ABI 1.1 appends nothing here ---- */
 } sergeant_worker_api;
+
+/** sizeof(sergeant_worker_api) of ABI 1.0: the room a 1.0 host gives (it presets no size). */
+#define SERGEANT_WORKER_API_SIZE_1_0 \
+    (offsetof(sergeant_worker_api, destroy) + sizeof(void (*)(void *)))
+
+/** The room the host gave for the worker table `api` points to: its preset `size`, or
+ *  SERGEANT_WORKER_API_SIZE_1_0 from a 1.0 host, which preset nothing. */
+#define SERGEANT_WORKER_API_ROOM(api) \
+    ((api)->size != 0 ? (api)->size : SERGEANT_WORKER_API_SIZE_1_0)
+
+/**
+ * The growth rule's bounded copy: writes the first min(`table_size`, room) bytes of the
+ * plugin's complete table `table` (whose first member is a sergeant_worker_api, possibly
+ * followed by fields of a newer minor) into the host's room `api`, and sets `api->size` to
+ * the number of bytes written, which it returns. Never writes past the room.
+ */
+static inline size_t sergeant_write_worker_api(sergeant_worker_api *api, const void *table,
+                                               size_t table_size) {
+    size_t room = SERGEANT_WORKER_API_ROOM(api);
+    size_t length = table_size < room ? table_size : room;
+    const unsigned char *from = (const unsigned char *)table;
+    unsigned char *to = (unsigned char *)api;
+    for (size_t i = sizeof(size_t); i < length; i++) to[i] = from[i];
+    api->size = length;
+    return length;
+}
 
 /* MARK: - Entry points a plugin exports */
 
@@ -306,11 +417,12 @@ typedef uint32_t (*sergeant_plugin_abi_version_fn)(void);
 
 /**
  * `sergeant_worker_create(class_name, host_api, worker_api, error)`: creates an instance of
- * the worker class named `class_name` and fills `*worker_api` (the host zeroes it and sets
- * nothing; the plugin sets every field it provides, `size` first). `host_api` stays valid
- * until `destroy` is called. Returns SERGEANT_CLASS_NOT_FOUND with a message listing the
+ * the worker class named `class_name` and fills the room `*worker_api` by the growth rule
+ * (the host zeroes it and presets `size` to its room; a 1.0 host preset nothing; see
+ * TABLES). `host_api` stays valid until `destroy` returns; `worker_api` and `class_name`
+ * only during this call. Returns SERGEANT_CLASS_NOT_FOUND with a message listing the
  * exported classes when there is no such class, SERGEANT_ABI_MISMATCH when the host's major
- * version is not the plugin's.
+ * version is not the plugin's. Called once per worker process, on the host's main thread.
  */
 typedef sergeant_status (*sergeant_worker_create_fn)(const char *class_name,
                                                      const sergeant_host_api *host_api,

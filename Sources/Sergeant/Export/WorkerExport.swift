@@ -17,7 +17,9 @@ import SergeantABI
 /// }
 /// ```
 ///
-/// A class is found by its name (`Worker`) or its qualified name (`consumer.Worker`).
+/// A class is found by its name (`Worker`) or its qualified name (`consumer.Worker`). The
+/// host's table is read and the worker's written by the ABI's growth rule (see ``ABITable``),
+/// so a plugin built with this SDK runs in older and newer hosts of the same major version.
 public func exportWorkers(
     _ classes: [Worker.Type],
     className: UnsafePointer<CChar>?,
@@ -30,9 +32,9 @@ public func exportWorkers(
         write("sergeant_worker_create needs a class name, a host API and a worker API", to: error)
         return SERGEANT_INVALID
     }
-    let host = hostAPI.assumingMemoryBound(to: sergeant_host_api.self)
-    guard host.pointee.abi_version >> 16 == PluginStatus.abiVersion >> 16 else {
-        write("the host speaks plugin ABI \(PluginStatus.versionString(host.pointee.abi_version)), this plugin"
+    let host = HostConnection(api: hostAPI)
+    guard host.table.abi_version >> 16 == PluginStatus.abiVersion >> 16 else {
+        write("the host speaks plugin ABI \(host.hostVersion), this plugin"
               + " \(PluginStatus.versionString(PluginStatus.abiVersion)); rebuild the plugin against the host's SDK", to: error)
         return SERGEANT_ABI_MISMATCH
     }
@@ -43,8 +45,9 @@ public func exportWorkers(
         return SERGEANT_CLASS_NOT_FOUND
     }
     let worker = workerClass.init()
-    worker.host = HostConnection(api: host)
-    workerAPI.assumingMemoryBound(to: sergeant_worker_api.self).pointee = WorkerTable.make(for: worker)
+    worker.link.attach(host)
+    // The growth rule: only the room the host gave is written (min of it and this build's table).
+    ABITable.write(WorkerTable.make(for: worker), to: workerAPI)
     return SERGEANT_OK
 }
 
@@ -55,7 +58,7 @@ public func exportWorkers(
 enum WorkerTable {
     static func make(for worker: Worker) -> sergeant_worker_api {
         var table = sergeant_worker_api()
-        table.size = MemoryLayout<sergeant_worker_api>.size
+        table.size = ABITable.compiledSize(sergeant_worker_api.self)
         table.abi_version = PluginStatus.abiVersion
         table.worker = Unmanaged.passRetained(worker).toOpaque()
         table.config = { instance, config, error in

@@ -95,12 +95,24 @@ public final class HostContext: @unchecked Sendable {
 
     static func makeTable() -> sergeant_host_api {
         var table = sergeant_host_api()
-        table.size = MemoryLayout<sergeant_host_api>.size
+        table.size = ABITable.compiledSize(sergeant_host_api.self)
         table.abi_version = PluginStatus.abiVersion
         table.log = { host, level, message, length in
             guard host != nil, let message else { return }
             let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
             HostContext.context(host).logger.log(level: LogLevel(number: Int(level)).loggerLevel, "\(text)")
+        }
+        table.log_with_metadata = { host, level, message, length, keys, values, count in
+            guard host != nil, let message else { return }
+            let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
+            var metadata: Logger.Metadata = [:]
+            if let keys, let values {
+                for index in 0..<count {
+                    guard let key = keys[index] else { continue }
+                    metadata[String(cString: key)] = .string(values[index].map { String(cString: $0) } ?? "")
+                }
+            }
+            HostContext.context(host).logger.log(level: LogLevel(number: Int(level)).loggerLevel, "\(text)", metadata: metadata)
         }
         table.push_tasks = { host, name, kwargs, lengths, count, priority, consumableFrom, traceID, error in
             HostContext.perform(host, error) { context in

@@ -54,15 +54,24 @@ public final class PluginModule: @unchecked Sendable {
 
     /// Creates an instance of the worker class `className`, wired to `host`. The worker keeps
     /// the host (whose function table the plugin holds) alive as long as it lives.
+    ///
+    /// The growth rule (sergeant_plugin.h, TABLES): the plugin gets a zeroed room of exactly
+    /// this build's `sergeant_worker_api`, on the heap, its `size` preset to that room; the
+    /// host then reads only the bytes the plugin reports having written.
     public func makeWorker(className: String, host: HostContext) throws(PluginError) -> PluginWorker {
-        var table = sergeant_worker_api()
+        let roomSize = ABITable.compiledSize(sergeant_worker_api.self)
+        let room = UnsafeMutablePointer<sergeant_worker_api>.allocate(capacity: 1)
+        room.initialize(to: sergeant_worker_api())
+        room.pointee.size = roomSize
+        defer { room.deallocate() }
         let error = OutputBuffer()
         let status = PluginStatus(code: error.withOutput { output in
-            className.withCString { create($0, host.api, &table, output) }
+            className.withCString { create($0, host.api, room, output) }
         })
+        let (table, reported) = ABITable.read(UnsafeRawPointer(room), into: sergeant_worker_api())
         switch status {
         case .ok:
-            guard table.size > 0, table.worker != nil else {
+            guard ABITable.covers(reported, \sergeant_worker_api.worker), table.worker != nil else {
                 throw PluginError(.moduleNotLoadable, "worker module \(path) returned an empty worker table")
             }
             return PluginWorker(table: table, host: host)

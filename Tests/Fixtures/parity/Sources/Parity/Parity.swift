@@ -174,7 +174,7 @@ final class Parity: Sergeant.Worker {
 @_cdecl("sergeant_worker_create")
 public func sergeantWorkerCreate(_ className: UnsafePointer<CChar>?, _ hostAPI: UnsafeRawPointer?,
                                  _ workerAPI: UnsafeMutableRawPointer?, _ error: UnsafeRawPointer?) -> Int32 {
-    exportWorkers([Parity.self], className: className, hostAPI: hostAPI, workerAPI: workerAPI, error: error)
+    exportWorkers([Parity.self, ABIProbe.self], className: className, hostAPI: hostAPI, workerAPI: workerAPI, error: error)
 }
 
 /// A deadline on CLOCK_MONOTONIC, which a step of the wall clock does not move.

@@ -1,0 +1,324 @@
+/*
+** sergeant_plugin.h -- the plugin ABI of sergeant for Swift, version 1.0.
+**
+** This header is the whole contract between `sergeant-host` (the host) and a worker
+** plugin (a shared library such as `libconsumer.so`). Nothing else crosses the boundary:
+** no Swift types, no exceptions, no allocator. A plugin may be written in any language
+** that can export C symbols.
+**
+** ---------------------------------------------------------------------------------------
+** LOADING
+**
+**   1. The host dlopen()s the module with RTLD_NOW | RTLD_LOCAL.
+**   2. It resolves SERGEANT_PLUGIN_ABI_SYMBOL ("sergeant_plugin_abi_version") and calls it.
+**      The major version must equal SERGEANT_ABI_VERSION_MAJOR, otherwise the module is
+**      refused with a message naming both versions. Any minor version is accepted.
+**   3. It resolves SERGEANT_PLUGIN_CREATE_SYMBOL ("sergeant_worker_create") and calls it with
+**      the --worker-class name and the host's function table. The plugin fills a
+**      sergeant_worker_api and returns SERGEANT_OK, or returns SERGEANT_CLASS_NOT_FOUND and
+**      writes a message that lists the classes it does export.
+**
+** TABLES
+**
+**   Both tables begin with their own `size` (sizeof the struct as the writer compiled it)
+**   and only ever grow at their end (SQLite's rule). Before using a field, a reader checks
+**   that the field lies inside `size` and that the pointer is not NULL (Redis's rule):
+**   see SERGEANT_HAS_FIELD.
+**
+** MEMORY
+**
+**   Every pointer passed into a function is borrowed for the duration of that call only.
+**   Data flows out of a call only through a sergeant_output, which the receiver owns: the
+**   producer of the data calls output->write(output->context, bytes, length) once per item
+**   and the receiver copies what it needs before returning. Nobody frees memory that the
+**   other side allocated. An output pointer may be NULL when the caller does not want the
+**   data.
+**
+** ERRORS
+**
+**   Every fallible function returns a sergeant_status. On a status other than SERGEANT_OK
+**   the callee may write a UTF-8 message to the `error` output it was given.
+**   Control-flow statuses (RETRY, REQUEUE, STOP, RESPAWN, ...) are not errors: they are how a
+**   Swift `throw` in plugin code reaches the host, which never sees it unwind through C.
+**
+** THREADS
+**
+**   The host calls a worker's functions from one thread at a time per task; with the
+**   threaded executor several tasks run `work` concurrently on different threads, so a
+**   plugin must keep per-task state per call. Host functions are thread-safe.
+** ---------------------------------------------------------------------------------------
+*/
+#ifndef SERGEANT_PLUGIN_H
+#define SERGEANT_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* MARK: - Versions and symbols */
+
+/** Major version: bumped on any incompatible change. Host and plugin must agree. */
+#define SERGEANT_ABI_VERSION_MAJOR 1
+/** Minor version: bumped when fields are appended to a table. Older minors load. */
+#define SERGEANT_ABI_VERSION_MINOR 0
+
+/** Name of the function `uint32_t sergeant_plugin_abi_version(void)` every plugin exports.
+ *  It returns (major << 16) | minor, the version the plugin was built against. */
+#define SERGEANT_PLUGIN_ABI_SYMBOL "sergeant_plugin_abi_version"
+/** Name of the sergeant_worker_create_fn every plugin exports. */
+#define SERGEANT_PLUGIN_CREATE_SYMBOL "sergeant_worker_create"
+
+/** Packs a version as `sergeant_plugin_abi_version` returns it. */
+#define SERGEANT_ABI_VERSION(major, minor) ((uint32_t)(((major) << 16) | ((minor) & 0xffff)))
+
+/** True when table `table` (a pointer) was built with field `field` and set it. */
+#define SERGEANT_HAS_FIELD(table, type, field) \
+    ((table)->size >= offsetof(type, field) + sizeof((table)->field) && (table)->field != NULL)
+
+/* MARK: - Status codes */
+
+/** Result of every fallible call. Fixed width on purpose: anonymous enums import as Int. */
+typedef int32_t sergeant_status;
+
+/** The call succeeded. */
+#define SERGEANT_OK 0
+/** The call failed; a message was written to `error`. For `work`: the task failed. */
+#define SERGEANT_FAILURE 1
+/** The task was pushed again with run_count + 1 (Worker.retry). */
+#define SERGEANT_RETRY 2
+/** Retry was asked for but the task already ran max_retries times. */
+#define SERGEANT_MAX_RETRIES 3
+/** The task was pushed again unchanged (Worker.requeue). */
+#define SERGEANT_REQUEUE 4
+/** The worker asks the supervisor to stop every worker and spawn none. */
+#define SERGEANT_STOP 5
+/** The worker asks to be replaced by a fresh process. */
+#define SERGEANT_RESPAWN 6
+/** The task ran past its timeout (reported by cooperative code or by the host). */
+#define SERGEANT_TIMEOUT 7
+/** sergeant_worker_create: the module exports no class with that name. */
+#define SERGEANT_CLASS_NOT_FOUND 8
+/** The other side's ABI major version is not this one. */
+#define SERGEANT_ABI_MISMATCH 9
+/** Bad arguments (NULL where a value is required, malformed bytes). */
+#define SERGEANT_INVALID 10
+
+/* MARK: - Enumerations */
+
+/** Task priority: NORMAL appends to the queue (RPUSH), HIGH prepends (LPUSH). */
+typedef int32_t sergeant_priority;
+#define SERGEANT_PRIORITY_NORMAL 0
+#define SERGEANT_PRIORITY_HIGH 1
+
+/** Log levels, numerically equal to Python's logging levels. */
+typedef int32_t sergeant_log_level;
+#define SERGEANT_LOG_DEBUG 10
+#define SERGEANT_LOG_INFO 20
+#define SERGEANT_LOG_WARNING 30
+#define SERGEANT_LOG_ERROR 40
+#define SERGEANT_LOG_CRITICAL 50
+
+/** Value of a `consumable_from` argument that means "now" (not a delayed task). */
+#define SERGEANT_NOT_DELAYED (-1.0)
+
+/* MARK: - Outputs */
+
+/**
+ * A place to send bytes to. The receiver provides it; the producer calls
+ * `write(context, bytes, length)` once per item. `bytes` is borrowed for that call only.
+ */
+typedef struct sergeant_output {
+    /** Receives one item. Never NULL. */
+    void (*write)(void *context, const uint8_t *bytes, size_t length);
+    /** Opaque pointer handed back to `write`. */
+    void *context;
+} sergeant_output;
+
+/* MARK: - Host API (host -> plugin) */
+
+/**
+ * The functions a plugin may call back into the host. Every broker operation of a worker
+ * (push, pop, purge, count, locks, keys) runs on the host's connections, so a plugin never
+ * links a Redis client. `task_name` NULL means the worker's own queue (config `name`).
+ * Kwargs and key values are msgpack bytes (a map for kwargs, any value for keys); tasks are
+ * msgpack bytes of sergeant's task map `{"__task__": {"kwargs", "trace_id", "date",
+ * "run_count"}}`, never compressed: the host applies the configured encoder.
+ */
+typedef struct sergeant_host_api {
+    /** sizeof(sergeant_host_api) as the host was compiled. */
+    size_t size;
+    /** SERGEANT_ABI_VERSION of the host. */
+    uint32_t abi_version;
+    /** Opaque host state, passed back as the first argument of every function below. */
+    void *host;
+
+    /** Writes one log line through the host's logger (sergeant's line format). */
+    void (*log)(void *host, sergeant_log_level level, const char *message, size_t length);
+
+    /** Pushes `count` tasks built from msgpack kwargs maps, in one round trip.
+     *  `consumable_from` is a unix time or SERGEANT_NOT_DELAYED; `trace_id` may be NULL. */
+    sergeant_status (*push_tasks)(void *host, const char *task_name,
+                                  const uint8_t *const *kwargs, const size_t *kwargs_lengths,
+                                  size_t count, sergeant_priority priority,
+                                  double consumable_from, const char *trace_id,
+                                  const sergeant_output *error);
+
+    /** Pops up to `count` tasks; each is written to `tasks` as task msgpack bytes. */
+    sergeant_status (*get_next_tasks)(void *host, const char *task_name, size_t count,
+                                      const sergeant_output *tasks,
+                                      const sergeant_output *error);
+
+    /** Deletes the queue and its delayed tasks. */
+    sergeant_status (*purge_tasks)(void *host, const char *task_name,
+                                   const sergeant_output *error);
+
+    /** Stores the number of queued tasks in `*count`; delayed ones only when
+     *  `include_delayed` is non-zero (due delayed tasks always count). */
+    sergeant_status (*number_of_enqueued_tasks)(void *host, const char *task_name,
+                                                int32_t include_delayed, int64_t *count,
+                                                const sergeant_output *error);
+
+    /** Worker.retry: returns SERGEANT_RETRY after pushing the task with run_count + 1, or
+     *  SERGEANT_MAX_RETRIES (nothing pushed) when max_retries is reached. */
+    sergeant_status (*retry)(void *host, const uint8_t *task, size_t task_length,
+                             sergeant_priority priority, double consumable_from,
+                             const sergeant_output *error);
+
+    /** Worker.requeue: pushes the task unchanged and returns SERGEANT_REQUEUE. */
+    sergeant_status (*requeue)(void *host, const uint8_t *task, size_t task_length,
+                               sergeant_priority priority, double consumable_from,
+                               const sergeant_output *error);
+
+    /** Tries to take lock `name` (key `__lock__.name`, SET NX EX ttl) until `timeout`
+     *  seconds pass (negative: forever), polling every `check_interval` seconds.
+     *  `*acquired` is 1 when taken, 0 when the timeout passed. */
+    sergeant_status (*lock_acquire)(void *host, const char *name, double timeout,
+                                    double check_interval, int64_t ttl, int32_t *acquired,
+                                    const sergeant_output *error);
+    /** Deletes lock `name`; `*released` is 1 when it existed. */
+    sergeant_status (*lock_release)(void *host, const char *name, int32_t *released,
+                                    const sergeant_output *error);
+    /** `*locked` is 1 when lock `name` is held by anyone. */
+    sergeant_status (*lock_is_locked)(void *host, const char *name, int32_t *locked,
+                                      const sergeant_output *error);
+    /** Sets the lock's time to live; `*was_set` is 1 when the lock exists. */
+    sergeant_status (*lock_set_ttl)(void *host, const char *name, int64_t ttl,
+                                    int32_t *was_set, const sergeant_output *error);
+    /** Stores the lock's remaining seconds in `*ttl`, or -1 when it has none or is free. */
+    sergeant_status (*lock_get_ttl)(void *host, const char *name, int64_t *ttl,
+                                    const sergeant_output *error);
+
+    /** Sets key `name` to msgpack `value`; `*was_new` is 1 when the key did not exist. */
+    sergeant_status (*key_set)(void *host, const char *name, const uint8_t *value,
+                               size_t value_length, int32_t *was_new,
+                               const sergeant_output *error);
+    /** Writes key `name`'s msgpack value to `value`; `*found` is 0 when it is unset. */
+    sergeant_status (*key_get)(void *host, const char *name, const sergeant_output *value,
+                               int32_t *found, const sergeant_output *error);
+    /** Deletes key `name`; `*deleted` is 1 when it existed. */
+    sergeant_status (*key_delete)(void *host, const char *name, int32_t *deleted,
+                                  const sergeant_output *error);
+
+    /** Returns 1 when the task running on the calling thread is past its timeout, so long
+     *  work can stop cooperatively; 0 otherwise. */
+    int32_t (*is_timed_out)(void *host);
+
+    /** Returns 1 when the worker was asked to stop (SIGTERM to the supervisor) while a task
+     *  runs, so long work can end early; the host then calls on_stop for it. */
+    int32_t (*should_stop)(void *host);
+} sergeant_host_api;
+
+/* MARK: - Worker API (plugin -> host) */
+
+/**
+ * One worker instance, created by sergeant_worker_create. `worker` is the plugin's opaque
+ * instance pointer, passed as the first argument of every function. `task` arguments are
+ * task msgpack bytes (see sergeant_host_api). Handlers return SERGEANT_OK, a control-flow
+ * status (a handler may retry, requeue, stop or respawn) or SERGEANT_FAILURE with a message.
+ */
+typedef struct sergeant_worker_api {
+    /** sizeof(sergeant_worker_api) as the plugin was compiled. */
+    size_t size;
+    /** SERGEANT_ABI_VERSION the plugin was built against. */
+    uint32_t abi_version;
+    /** The plugin's instance. */
+    void *worker;
+
+    /** Writes the worker's configuration as one JSON document (sergeant's WorkerConfig:
+     *  name, connector, max_tasks_per_run, max_retries, tasks_per_transaction,
+     *  number_of_threads, encoder, timeouts, logging, starvation) to `config`. */
+    sergeant_status (*config)(void *worker, const sergeant_output *config,
+                              const sergeant_output *error);
+
+    /** Called once in each worker process before the first task. */
+    sergeant_status (*initialize)(void *worker, const sergeant_output *error);
+    /** Called once when the worker process ends its run. */
+    sergeant_status (*finalize)(void *worker, const sergeant_output *error);
+    /** Called before `work` for each task. */
+    sergeant_status (*pre_work)(void *worker, const uint8_t *task, size_t task_length,
+                                const sergeant_output *error);
+    /** Runs one task. SERGEANT_OK: success, and the returned value (msgpack) is written
+     *  to `value`; writing nothing means nil. SERGEANT_FAILURE: the message is the exception.
+     *  Any control-flow status: the task was retried, requeued, timed out, and so on. */
+    sergeant_status (*work)(void *worker, const uint8_t *task, size_t task_length,
+                            const sergeant_output *value, const sergeant_output *error);
+    /** Called after each task, whatever its outcome. `success` is 1 on success;
+     *  otherwise `exception` (may be NULL) holds the failure message. */
+    sergeant_status (*post_work)(void *worker, const uint8_t *task, size_t task_length,
+                                 int32_t success, const char *exception,
+                                 const sergeant_output *error);
+    /** The task succeeded; `value` is the msgpack value work returned. */
+    sergeant_status (*on_success)(void *worker, const uint8_t *task, size_t task_length,
+                                  const uint8_t *value, size_t value_length,
+                                  const sergeant_output *error);
+    /** The task failed with `exception` (a message). */
+    sergeant_status (*on_failure)(void *worker, const uint8_t *task, size_t task_length,
+                                  const char *exception, const sergeant_output *error);
+    /** The task ran past its timeout. */
+    sergeant_status (*on_timeout)(void *worker, const uint8_t *task, size_t task_length,
+                                  const sergeant_output *error);
+    /** The task was retried. */
+    sergeant_status (*on_retry)(void *worker, const uint8_t *task, size_t task_length,
+                                const sergeant_output *error);
+    /** The task reached max_retries. */
+    sergeant_status (*on_max_retries)(void *worker, const uint8_t *task, size_t task_length,
+                                      const sergeant_output *error);
+    /** The task was requeued. */
+    sergeant_status (*on_requeue)(void *worker, const uint8_t *task, size_t task_length,
+                                  const sergeant_output *error);
+    /** No task arrived for `time_with_no_tasks` seconds (config starvation). */
+    sergeant_status (*on_starvation)(void *worker, double time_with_no_tasks,
+                                     const sergeant_output *error);
+    /** The worker is stopping while `task` was in progress (stop() or SIGTERM). */
+    sergeant_status (*on_stop)(void *worker, const uint8_t *task, size_t task_length,
+                               const sergeant_output *error);
+    /** Releases the instance. Called once; no other function is called afterwards. */
+    void (*destroy)(void *worker);
+} sergeant_worker_api;
+
+/* MARK: - Entry points a plugin exports */
+
+/** `uint32_t sergeant_plugin_abi_version(void)`: SERGEANT_ABI_VERSION(major, minor). */
+typedef uint32_t (*sergeant_plugin_abi_version_fn)(void);
+
+/**
+ * `sergeant_worker_create(class_name, host_api, worker_api, error)`: creates an instance of
+ * the worker class named `class_name` and fills `*worker_api` (the host zeroes it and sets
+ * nothing; the plugin sets every field it provides, `size` first). `host_api` stays valid
+ * until `destroy` is called. Returns SERGEANT_CLASS_NOT_FOUND with a message listing the
+ * exported classes when there is no such class, SERGEANT_ABI_MISMATCH when the host's major
+ * version is not the plugin's.
+ */
+typedef sergeant_status (*sergeant_worker_create_fn)(const char *class_name,
+                                                     const sergeant_host_api *host_api,
+                                                     sergeant_worker_api *worker_api,
+                                                     const sergeant_output *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SERGEANT_PLUGIN_H */
