@@ -71,9 +71,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Loads a plugin and reads its configuration: all that the producer CLI needs of a plugin.
+        .target(
+            name: "SergeantPluginLoader",
+            dependencies: [
+                "SergeantCore",
+                "SergeantABI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SergeantHost",
             dependencies: [
+                "SergeantPluginLoader",
                 "SergeantCore",
                 "SergeantBroker",
                 "SergeantABI",
@@ -87,16 +97,20 @@ let package = Package(
             name: "sergeant-host",
             dependencies: [
                 "SergeantHost",
+                "SergeantPluginLoader",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         /// No ArgumentParser here: it would load FoundationEssentials into every worker process.
-        .executableTarget(name: "sergeant-worker", dependencies: ["SergeantHost"]),
+        .executableTarget(name: "sergeant-worker", dependencies: ["SergeantHost", "SergeantPluginLoader"]),
         .executableTarget(
             name: "sergeant",
             dependencies: [
-                "SergeantHost",
+                "SergeantPluginLoader",
+                "SergeantBroker",
+                "SergeantCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -127,8 +141,8 @@ let package = Package(
         .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
         .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore", "SergeantTestSupport"]),
         .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
-        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantABI", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
+        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantPluginLoader", "SergeantABI", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantPluginLoader", "SergeantTestSupport"]),
         /// Python sergeant 0.27 (.venv-sergeant/, scripts/python-venv.sh) against the Swift side, through real processes.
         .testTarget(name: "InteropTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
     ]

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Logging
 import SergeantCore
+import SergeantPluginLoader
 import SergeantHost
 
 // MARK: - sergeant-host

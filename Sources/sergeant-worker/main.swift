@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SergeantCore
+import SergeantPluginLoader
 import SergeantHost
 
 // MARK: - sergeant-worker

@@ -2,7 +2,7 @@ import ArgumentParser
 import Logging
 import SergeantBroker
 import SergeantCore
-import SergeantHost
+import SergeantPluginLoader
 
 // MARK: - sergeant
 
@@ -49,15 +49,18 @@ struct WorkerOptions: ParsableArguments {
         do { return try Environment.redisNodes(option: redis) } catch { throw ValidationError(error.description) }
     }
 
-    /// Loads the plugin's configuration and opens its broker.
+    /// Reads the plugin's configuration (the plugin runs once, with no broker) and opens the
+    /// broker it names.
     func open() throws -> (broker: Broker, queue: String) {
         let logger = Logger(label: "sergeant") { SergeantLogHandler(label: $0) }
         do {
-            let loaded = try WorkerProcess.load(modulePath: workerModule, className: workerClass,
-                                                overrides: .init(redisNodes: try redisNodes(), reconnectTimeout: retryFor,
-                                                                 brokerLogger: logger),
-                                                logger: logger)
-            return (loaded.host.broker!, taskName ?? loaded.config.name)
+            var config = try PluginModule(path: workerModule).configuration(of: workerClass, logger: logger)
+            if let nodes = try redisNodes() { config.connector = .redis(nodes: nodes) }
+            do {
+                return (try Broker(config: config, logger: logger, reconnectTimeout: retryFor), taskName ?? config.name)
+            } catch {
+                throw CommandFailure(message: error.message, code: PluginError.Kind.invalidConfig.rawValue)
+            }
         } catch let error as PluginError {
             throw CommandFailure(message: error.message, code: error.kind.rawValue)
         }

@@ -144,4 +144,15 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(result.output.contains("test_worker "), "logged under the command's name, not the worker's: \(result.output)")
         XCTAssertTrue(result.output.contains("is unreachable"), result.output)
     }
+
+    func testTheProducerReadsThePluginsConfigurationOnceWithoutABroker() throws {
+        let plugin = try ProjectPaths.fixturePackage("parity")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-config-\(getpid()).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let count = try sergeant(["count", "--worker-module=\(plugin)", "--worker-class=Parity"], environment: ["PARITY_CONFIG_LOG": log])
+        XCTAssertEqual(count.code, 0, count.output)
+        XCTAssertEqual(count.output.split(separator: "\n").last, "0")
+        let calls = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(calls.count, 1, "generateConfig ran \(calls.count) times: \(calls)")
+    }
 }

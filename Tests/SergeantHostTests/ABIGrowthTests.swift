@@ -5,6 +5,7 @@ import SergeantABI
 @testable import SergeantBroker
 @testable import SergeantCore
 @testable import SergeantHost
+@testable import SergeantPluginLoader
 
 /// The ABI's growth rule in-process: plugins built for a newer minor (1.99) and for the
 /// frozen 1.0 header, loaded with dlopen into today's host and driven through their tables.
@@ -26,7 +27,7 @@ final class ABIGrowthTests: XCTestCase {
     }
 
     func testHostTableIsABI11WithLogWithMetadataAtTheEnd() {
-        let context = HostContext(config: WorkerConfig(name: "probe"), broker: nil, logger: logger)
+        let context = ConfigurationHost(logger: logger)
         let table = withExtendedLifetime(context) { context.api.pointee }
         XCTAssertEqual(table.abi_version, 1 << 16 | 1)
         XCTAssertEqual(table.size, 168, "the 1.0 table (160 bytes) and one function")

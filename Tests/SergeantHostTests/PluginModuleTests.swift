@@ -4,6 +4,7 @@ import XCTest
 @testable import SergeantBroker
 @testable import SergeantCore
 @testable import SergeantHost
+@testable import SergeantPluginLoader
 
 /// The plugin boundary in-process: the consumer example, built as its own package, loaded
 /// with dlopen and driven through its C function table.
@@ -13,7 +14,7 @@ final class PluginModuleTests: XCTestCase {
     func testConsumerPluginReportsTheSeedsConfiguration() throws {
         let module = try PluginModule(path: try ProjectPaths.plugin("consumer"))
         XCTAssertEqual(module.abiVersion >> 16, 1)
-        let host = HostContext(config: WorkerConfig(name: "probe"), broker: nil, logger: logger)
+        let host = ConfigurationHost(logger: logger)
         let config = try module.makeWorker(className: "Worker", host: host).config()
         XCTAssertEqual(config.name, "test_worker")
         XCTAssertEqual(config.connector.type, .redis)
@@ -26,7 +27,7 @@ final class PluginModuleTests: XCTestCase {
 
     func testUnknownClassListsExports() throws {
         let module = try PluginModule(path: try ProjectPaths.plugin("consumer"))
-        let host = HostContext(config: WorkerConfig(name: "probe"), broker: nil, logger: logger)
+        let host = ConfigurationHost(logger: logger)
         XCTAssertThrowsError(try module.makeWorker(className: "Missing", host: host)) { error in
             let error = error as! PluginError
             XCTAssertEqual(error.kind, .classNotFound)
@@ -65,7 +66,7 @@ final class PluginModuleTests: XCTestCase {
         // the queue with run_count + 1.
         let server = try RedisServer()
         let module = try PluginModule(path: try ProjectPaths.fixturePackage("parity"))
-        let config = try module.makeWorker(className: "Parity", host: HostContext(config: WorkerConfig(name: "probe"), broker: nil, logger: logger)).config()
+        let config = try module.makeWorker(className: "Parity", host: ConfigurationHost(logger: logger)).config()
         let broker = Broker(connector: RedisConnector(nodes: [server.node], logger: logger), encoder: TaskEncoder())
         let host = HostContext(config: config, broker: broker, logger: logger)
         let worker = try module.makeWorker(className: "Parity", host: host)

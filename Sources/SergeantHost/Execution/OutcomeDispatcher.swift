@@ -2,6 +2,7 @@ import Logging
 import SergeantABI
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 // MARK: - TaskOutcome
 

@@ -25,7 +25,8 @@ extension WorkerProcess {
     /// Returns the in-flight tasks of the worker this one replaces, and of any worker whose
     /// heartbeat expired, to the queue; repeat offenders go to `NAME.dead`.
     func recoverInFlightTasks() {
-        guard config.atLeastOnce, let broker = host.broker else { return }
+        guard config.atLeastOnce else { return }
+        let broker = host.broker
         do {
             let (requeued, dead) = try broker.recover(queue: config.name, deadWorker: predecessorID, claimant: workerID,
                                                       maxDeaths: config.maxDeaths)
@@ -66,7 +67,7 @@ extension WorkerProcess {
 
     /// Runs the on_timeout outcome of tasks a previous worker was ended over.
     func handleTimedOutTasks() -> ChildExit? {
-        guard let broker = host.broker else { return nil }
+        let broker = host.broker
         let tasks: [[UInt8]]
         do {
             tasks = try broker.takeTimedOut(queue: config.name, count: 1000)

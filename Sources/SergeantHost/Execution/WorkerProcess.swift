@@ -6,6 +6,7 @@ import Logging
 import SergeantABI
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 // MARK: - ChildExit
 
@@ -38,31 +39,25 @@ public final class WorkerProcess {
         public var redisNodes: [RedisNode]?
         /// How long a dead Redis is retried before an operation fails (nil: the default).
         public var reconnectTimeout: Double?
-        /// The logger of the broker's connections (nil: the worker's own logger).
-        public var brokerLogger: Logger?
 
         /// Creates overrides.
-        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double? = nil, brokerLogger: Logger? = nil) {
+        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double? = nil) {
             self.redisNodes = redisNodes
             self.reconnectTimeout = reconnectTimeout
-            self.brokerLogger = brokerLogger
         }
     }
 
-    /// Loads the plugin and its configuration without starting anything (the producer CLI
-    /// and the worker process share this).
+    /// Loads the plugin, reads its configuration once (with a ``ConfigurationHost``), opens the
+    /// broker it names and creates the worker on a host that has that broker.
     public static func load(modulePath: String, className: String, overrides: Overrides,
                             logger: Logger, stop: StopSignal = StopSignal()) throws(PluginError) -> (config: WorkerConfig, host: HostContext, worker: PluginWorker, module: PluginModule) {
         let module = try PluginModule(path: modulePath)
-        // A first instance reads the configuration (generateConfig), as sergeant's
-        // producer instantiates the worker class; the real host then serves it.
-        let probe = HostContext(config: WorkerConfig(name: "sergeant"), broker: nil, logger: logger)
-        var config = try module.makeWorker(className: className, host: probe).config()
+        var config = try module.configuration(of: className, logger: logger)
         if let nodes = overrides.redisNodes { config.connector = .redis(nodes: nodes) }
         let workerLogger = Self.logger(for: config)
         let broker: Broker
         do {
-            broker = try Broker(config: config, logger: overrides.brokerLogger ?? workerLogger,
+            broker = try Broker(config: config, logger: workerLogger,
                                 reconnectTimeout: overrides.reconnectTimeout)
         } catch {
             throw PluginError(.invalidConfig, error.message)
@@ -89,7 +84,7 @@ public final class WorkerProcess {
         do {
             overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout)
         } catch {
-            bootLogger.critical("\(error.description)")
+            bootLogger.critical("\(error)")
             return PluginError.Kind.invalidConfig.rawValue
         }
         // A worker never outlives its supervisor: if the supervisor dies (even by SIGKILL),
@@ -150,7 +145,7 @@ public final class WorkerProcess {
             startHeartbeat()
             recoverInFlightTasks()
             exit = handleTimedOutTasks() ?? loop()
-            if let broker = host.broker { acknowledge(broker: broker) }
+            acknowledge(broker: host.broker)
         case .respawn:
             exit = .respawn
         case .stop:
@@ -181,7 +176,7 @@ public final class WorkerProcess {
         var idleSince = MonotonicClock.now
         var starvationReported = 0.0
         var nextRecovery = MonotonicClock.now + Self.recoveryInterval
-        guard let broker = host.broker else { return .brokerFailure }
+        let broker = host.broker
         while runForever || tasksLeft > 0 {
             if stop.isRequested { return .terminated }
             if config.atLeastOnce && MonotonicClock.now > nextRecovery {

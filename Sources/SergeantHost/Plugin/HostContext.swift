@@ -5,49 +5,34 @@ import Logging
 import SergeantABI
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 // MARK: - HostContext
 
-/// The host's side of the plugin ABI: the state behind `sergeant_host_api` and the C
-/// functions of that table. Every broker call a worker makes lands here and runs on the
-/// host's ``Broker``.
-public final class HostContext: @unchecked Sendable {
+/// The worker process's side of the plugin ABI: the state behind `sergeant_host_api` and the
+/// C functions of that table. Every broker call a worker makes lands here and runs on the
+/// host's ``Broker``, which exists from the start: the configuration was read before, by a
+/// ``ConfigurationHost``.
+public final class HostContext: PluginHost, @unchecked Sendable {
     /// The worker's configuration (its queue name, max_retries).
     public let config: WorkerConfig
-    /// The broker; nil for a host that only reads a plugin's configuration.
-    public let broker: Broker?
-    /// The logger plugin lines are written to.
-    public let logger: Logger
+    /// The broker the configuration names.
+    public let broker: Broker
     /// Deadlines of running tasks, by thread, for `is_timed_out`.
     let deadlines = DeadlineBoard()
     /// SIGTERM/SIGINT of the worker process, for `should_stop`.
     let stop: StopSignal
-    private let table: UnsafeMutablePointer<sergeant_host_api>
 
     /// Creates a host context and its C table.
-    public init(config: WorkerConfig, broker: Broker?, logger: Logger, stop: StopSignal = StopSignal()) {
+    public init(config: WorkerConfig, broker: Broker, logger: Logger, stop: StopSignal = StopSignal()) {
         self.config = config
         self.broker = broker
-        self.logger = logger
         self.stop = stop
-        table = .allocate(capacity: 1)
-        table.initialize(to: Self.makeTable())
-        table.pointee.host = Unmanaged.passUnretained(self).toOpaque()
+        super.init(logger: logger)
+        Self.fill(table)
     }
-
-    deinit {
-        table.deallocate()
-    }
-
-    /// The table to hand to `sergeant_worker_create`; valid while this context lives.
-    public var api: UnsafePointer<sergeant_host_api> { UnsafePointer(table) }
 
     // MARK: Operations behind the table
-
-    func requireBroker() throws(BrokerError) -> Broker {
-        guard let broker else { throw BrokerError("this host has no broker") }
-        return broker
-    }
 
     func queue(_ name: UnsafePointer<CChar>?) -> String {
         name.map { String(cString: $0) } ?? config.name
@@ -58,7 +43,7 @@ public final class HostContext: @unchecked Sendable {
         var task = try SergeantTask(messagePack: bytes)
         if config.maxRetries > 0 && config.maxRetries <= task.runCount { return .maxRetries }
         task.runCount += 1
-        try requireBroker().push(tasks: [task], queue: config.name, priority: priority, consumableFrom: consumableFrom)
+        try broker.push(tasks: [task], queue: config.name, priority: priority, consumableFrom: consumableFrom)
         return .retry
     }
 
@@ -93,27 +78,9 @@ public final class HostContext: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: pointer, count: length))
     }
 
-    static func makeTable() -> sergeant_host_api {
-        var table = sergeant_host_api()
-        table.size = ABITable.compiledSize(sergeant_host_api.self)
-        table.abi_version = PluginStatus.abiVersion
-        table.log = { host, level, message, length in
-            guard host != nil, let message else { return }
-            let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
-            HostContext.context(host).logger.log(level: LogLevel(number: Int(level)).loggerLevel, "\(text)")
-        }
-        table.log_with_metadata = { host, level, message, length, keys, values, count in
-            guard host != nil, let message else { return }
-            let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
-            var metadata: Logger.Metadata = [:]
-            if let keys, let values {
-                for index in 0..<count {
-                    guard let key = keys[index] else { continue }
-                    metadata[String(cString: key)] = .string(values[index].map { String(cString: $0) } ?? "")
-                }
-            }
-            HostContext.context(host).logger.log(level: LogLevel(number: Int(level)).loggerLevel, "\(text)", metadata: metadata)
-        }
+    /// Fills the broker, timeout and stop functions (the log functions are ``PluginHost``'s).
+    static func fill(_ api: UnsafeMutablePointer<sergeant_host_api>) {
+        var table = api.pointee
         table.push_tasks = { host, name, kwargs, lengths, count, priority, consumableFrom, traceID, error in
             HostContext.perform(host, error) { context in
                 let trace = traceID.map { String(cString: $0) }
@@ -127,7 +94,7 @@ public final class HostContext: @unchecked Sendable {
                     }
                     tasks.append(SergeantTask.messagePack(encodedKwargs: encoded, traceID: trace, date: now, runCount: 0))
                 }
-                try context.requireBroker().push(encodedTasks: tasks, queue: context.queue(name),
+                try context.broker.push(encodedTasks: tasks, queue: context.queue(name),
                                                  priority: HostContext.priority(priority),
                                                  consumableFrom: HostContext.delay(consumableFrom))
                 return .ok
@@ -135,7 +102,7 @@ public final class HostContext: @unchecked Sendable {
         }
         table.get_next_tasks = { host, name, count, tasks, error in
             HostContext.perform(host, error) { context in
-                let popped = try context.requireBroker().pop(queue: context.queue(name), count: count)
+                let popped = try context.broker.pop(queue: context.queue(name), count: count)
                 for reason in popped.rejected {
                     context.logger.error("a task could not be decoded and was set aside in \(KeySpace(queue: context.queue(name)).dead): \(reason)")
                 }
@@ -145,13 +112,13 @@ public final class HostContext: @unchecked Sendable {
         }
         table.purge_tasks = { host, name, error in
             HostContext.perform(host, error) { context in
-                try context.requireBroker().purge(queue: context.queue(name))
+                try context.broker.purge(queue: context.queue(name))
                 return .ok
             }
         }
         table.number_of_enqueued_tasks = { host, name, includeDelayed, count, error in
             HostContext.perform(host, error) { context in
-                count?.pointee = Int64(try context.requireBroker().count(queue: context.queue(name), includeDelayed: includeDelayed != 0))
+                count?.pointee = Int64(try context.broker.count(queue: context.queue(name), includeDelayed: includeDelayed != 0))
                 return .ok
             }
         }
@@ -163,7 +130,7 @@ public final class HostContext: @unchecked Sendable {
         }
         table.requeue = { host, task, length, priority, consumableFrom, error in
             HostContext.perform(host, error) { context in
-                try context.requireBroker().push(encodedTasks: [HostContext.bytes(task, length)], queue: context.config.name,
+                try context.broker.push(encodedTasks: [HostContext.bytes(task, length)], queue: context.config.name,
                                                  priority: HostContext.priority(priority),
                                                  consumableFrom: HostContext.delay(consumableFrom))
                 return .requeue
@@ -171,7 +138,7 @@ public final class HostContext: @unchecked Sendable {
         }
         table.lock_acquire = { host, name, timeout, checkInterval, ttl, acquired, error in
             HostContext.perform(host, error) { context in
-                let taken = try context.requireBroker().acquireLock(String(cString: name!), timeout: timeout,
+                let taken = try context.broker.acquireLock(String(cString: name!), timeout: timeout,
                                                                      checkInterval: checkInterval, ttl: Int(ttl))
                 acquired?.pointee = taken ? 1 : 0
                 return .ok
@@ -179,37 +146,37 @@ public final class HostContext: @unchecked Sendable {
         }
         table.lock_release = { host, name, released, error in
             HostContext.perform(host, error) { context in
-                released?.pointee = try context.requireBroker().releaseLock(String(cString: name!)) ? 1 : 0
+                released?.pointee = try context.broker.releaseLock(String(cString: name!)) ? 1 : 0
                 return .ok
             }
         }
         table.lock_is_locked = { host, name, locked, error in
             HostContext.perform(host, error) { context in
-                locked?.pointee = try context.requireBroker().isLocked(String(cString: name!)) ? 1 : 0
+                locked?.pointee = try context.broker.isLocked(String(cString: name!)) ? 1 : 0
                 return .ok
             }
         }
         table.lock_set_ttl = { host, name, ttl, wasSet, error in
             HostContext.perform(host, error) { context in
-                wasSet?.pointee = try context.requireBroker().setLockTTL(String(cString: name!), ttl: Int(ttl)) ? 1 : 0
+                wasSet?.pointee = try context.broker.setLockTTL(String(cString: name!), ttl: Int(ttl)) ? 1 : 0
                 return .ok
             }
         }
         table.lock_get_ttl = { host, name, ttl, error in
             HostContext.perform(host, error) { context in
-                ttl?.pointee = Int64(try context.requireBroker().lockTTL(String(cString: name!)) ?? -1)
+                ttl?.pointee = Int64(try context.broker.lockTTL(String(cString: name!)) ?? -1)
                 return .ok
             }
         }
         table.key_set = { host, name, value, length, wasNew, error in
             HostContext.perform(host, error) { context in
-                wasNew?.pointee = try context.requireBroker().setKey(String(cString: name!), messagePack: HostContext.bytes(value, length)) ? 1 : 0
+                wasNew?.pointee = try context.broker.setKey(String(cString: name!), messagePack: HostContext.bytes(value, length)) ? 1 : 0
                 return .ok
             }
         }
         table.key_get = { host, name, value, found, error in
             HostContext.perform(host, error) { context in
-                guard let bytes = try context.requireBroker().getKey(String(cString: name!)) else {
+                guard let bytes = try context.broker.getKey(String(cString: name!)) else {
                     found?.pointee = 0
                     return .ok
                 }
@@ -220,7 +187,7 @@ public final class HostContext: @unchecked Sendable {
         }
         table.key_delete = { host, name, deleted, error in
             HostContext.perform(host, error) { context in
-                deleted?.pointee = try context.requireBroker().deleteKey(String(cString: name!)) ? 1 : 0
+                deleted?.pointee = try context.broker.deleteKey(String(cString: name!)) ? 1 : 0
                 return .ok
             }
         }
@@ -232,7 +199,7 @@ public final class HostContext: @unchecked Sendable {
             guard host != nil else { return 0 }
             return HostContext.context(host).stop.isRequested ? 1 : 0
         }
-        return table
+        api.pointee = table
     }
 }
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import SergeantCore
+import SergeantPluginLoader
 
 // MARK: - Supervisor
 

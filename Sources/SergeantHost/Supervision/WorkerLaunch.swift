@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SergeantCore
+import SergeantPluginLoader
 
 // MARK: - WorkerLaunch
 

@@ -16,6 +16,11 @@ final class Parity: Sergeant.Worker {
     }
 
     override func generateConfig() -> WorkerConfig {
+        if let path = environment("PARITY_CONFIG_LOG"), let file = fopen(path, "a") {
+            // One line per call, so a test counts how often the configuration was asked for.
+            fputs("generate_config pid=\(getpid())\n", file)
+            fclose(file)
+        }
         var config = WorkerConfig(name: "parity", connector: .redis(nodes: [RedisNode()]), maxRetries: 2,
                                   logging: LoggingConfig(level: .info, logToStdout: true))
         config.logging.events.onSuccess = true

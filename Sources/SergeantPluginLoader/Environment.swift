@@ -42,7 +42,10 @@ public enum Environment {
 }
 
 /// A `--redis`/`SERGEANT_REDIS` value that is not a redis URL.
-public struct RedisURLError: Error, CustomStringConvertible {
+public struct RedisURLError: Error, Sendable, CustomStringConvertible {
+    /// Creates the error.
+    public init() {}
+
     /// What is expected.
     public var description: String { "--redis/SERGEANT_REDIS is not a redis URL like redis://localhost:6379/0" }
 }

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import SergeantABI
+import SergeantCore
 
 // MARK: - PluginModule
 
@@ -52,13 +54,20 @@ public final class PluginModule: @unchecked Sendable {
         create = unsafeBitCast(createSymbol, to: sergeant_worker_create_fn.self)
     }
 
+    /// The configuration of worker class `className`: one instance, created with a
+    /// ``ConfigurationHost`` (log only: no broker exists before the configuration does), asked
+    /// for its configuration once, and destroyed.
+    public func configuration(of className: String, logger: Logger) throws(PluginError) -> WorkerConfig {
+        try makeWorker(className: className, host: ConfigurationHost(logger: logger)).config()
+    }
+
     /// Creates an instance of the worker class `className`, wired to `host`. The worker keeps
     /// the host (whose function table the plugin holds) alive as long as it lives.
     ///
     /// The growth rule (sergeant_plugin.h, TABLES): the plugin gets a zeroed room of exactly
     /// this build's `sergeant_worker_api`, on the heap, its `size` preset to that room; the
     /// host then reads only the bytes the plugin reports having written.
-    public func makeWorker(className: String, host: HostContext) throws(PluginError) -> PluginWorker {
+    public func makeWorker(className: String, host: PluginHost) throws(PluginError) -> PluginWorker {
         let roomSize = ABITable.compiledSize(sergeant_worker_api.self)
         let room = UnsafeMutablePointer<sergeant_worker_api>.allocate(capacity: 1)
         room.initialize(to: sergeant_worker_api())
@@ -83,37 +92,4 @@ public final class PluginModule: @unchecked Sendable {
             throw PluginError(.moduleNotLoadable, "worker module \(path) could not create '\(className)': \(error.text)")
         }
     }
-}
-
-// MARK: - PluginError
-
-/// Why a plugin could not be used. Each kind ends the supervisor with its own exit code.
-public struct PluginError: Error, Sendable, CustomStringConvertible {
-    /// The kinds of failure.
-    public enum Kind: Int32, Sendable {
-        /// The path does not exist.
-        case moduleNotFound = 3
-        /// The file is not a loadable sergeant plugin.
-        case moduleNotLoadable = 4
-        /// The class is not exported.
-        case classNotFound = 5
-        /// The plugin speaks another ABI major version.
-        case abiMismatch = 6
-        /// The worker's configuration is unusable.
-        case invalidConfig = 7
-    }
-
-    /// The kind.
-    public let kind: Kind
-    /// What was wrong and what to do.
-    public let message: String
-
-    /// Creates an error.
-    public init(_ kind: Kind, _ message: String) {
-        self.kind = kind
-        self.message = message
-    }
-
-    /// The message.
-    public var description: String { message }
 }

@@ -7,9 +7,9 @@ import SergeantCore
 public final class PluginWorker: @unchecked Sendable {
     private let table: sergeant_worker_api
     /// The host whose table the plugin instance holds: it must outlive the instance.
-    private let host: HostContext
+    private let host: PluginHost
 
-    init(table: sergeant_worker_api, host: HostContext) {
+    init(table: sergeant_worker_api, host: PluginHost) {
         self.table = table
         self.host = host
     }
