@@ -44,23 +44,11 @@ public final class Broker: @unchecked Sendable {
     }
 
     /// The broker a worker configuration names (see ``ConnectorRegistry``).
-    /// `reconnectTimeout` is how long a dead Redis is retried before an operation fails
-    /// (default: SERGEANT_RECONNECT_TIMEOUT, else 30 s).
-    ///
-    /// `at_least_once` on a connector without ``InFlightRecords`` is logged as a warning: such
-    /// a connector delivers at most once (the local connector, until it has in-flight records).
-    public convenience init(config: WorkerConfig, logger: Logger, reconnectTimeout: Double? = nil) throws(BrokerError) {
-        let timeout = reconnectTimeout ?? getenv("SERGEANT_RECONNECT_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 30
+    /// `reconnectTimeout` is how long a dead Redis is retried before an operation fails.
+    public convenience init(config: WorkerConfig, logger: Logger, reconnectTimeout: Double = 30) throws(BrokerError) {
         let connector = try ConnectorRegistry.connector(for: config.connector,
-                                                        context: ConnectorContext(logger: logger, reconnectTimeout: timeout))
+                                                        context: ConnectorContext(logger: logger, reconnectTimeout: reconnectTimeout))
         self.init(connector: connector, encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
-        if config.atLeastOnce && inFlight == nil {
-            logger.warning("""
-                the \(config.connector.type) connector keeps no in-flight records: tasks are delivered at most once \
-                (a worker that dies mid-task loses it); set at_least_once: false to silence this, or use redis
-                """,
-                metadata: ["queue": "\(config.name)", "connector": "\(config.connector.type)"])
-        }
     }
 
     /// The key names of `queue`.

@@ -17,6 +17,7 @@ extension WorkerProcess {
         let logger = logger
         let interval = min(0.05, config.timeouts.timeout / 4)
         let inFlight = inFlight
+        let reconnectTimeout = reconnectTimeout
         WorkerThread.detach {
             while true {
                 pause(seconds: interval)
@@ -25,7 +26,7 @@ extension WorkerProcess {
                 logger.error("task exceeded its timeout of \(config.timeouts.timeout) s plus the grace period of \(config.timeouts.gracePeriod) s; ending this worker, the next one runs its on_timeout")
                 do {
                     // A connection of its own: the stuck task may hold the worker's.
-                    let broker = try Broker(config: config, logger: logger)
+                    let broker = try Broker(config: config, logger: logger, reconnectTimeout: reconnectTimeout)
                     try broker.setTimedOut(overdue.map(\.task), queue: config.name)
                     // Its on_timeout outcome now stands for it: it must not come back as in flight.
                     if let inFlight {

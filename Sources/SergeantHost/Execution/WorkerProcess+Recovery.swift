@@ -46,6 +46,7 @@ extension WorkerProcess {
         let config = config
         let logger = logger
         let workerID = workerID
+        let reconnectTimeout = reconnectTimeout
         WorkerThread.detach {
             // The first heartbeat went with the first pop (Broker.pop); this thread renews it.
             // Its connection's reconnect warnings are the main thread's too: only its own
@@ -56,7 +57,7 @@ extension WorkerProcess {
             while true {
                 pause(seconds: Broker.heartbeatInterval)
                 do throws(BrokerError) {
-                    if broker == nil { broker = try Broker(config: config, logger: quiet) }
+                    if broker == nil { broker = try Broker(config: config, logger: quiet, reconnectTimeout: reconnectTimeout) }
                     try broker?.heartbeat(queue: config.name, worker: workerID)
                 } catch {
                     logger.warning("heartbeat failed (retrying in \(Int(Broker.heartbeatInterval)) s): \(error.message)")

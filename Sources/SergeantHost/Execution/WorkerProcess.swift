@@ -37,11 +37,11 @@ public final class WorkerProcess {
     public struct Overrides: Sendable {
         /// Redis nodes replacing the configured connector.
         public var redisNodes: [RedisNode]?
-        /// How long a dead Redis is retried before an operation fails (nil: the default).
-        public var reconnectTimeout: Double?
+        /// How long a dead Redis is retried before an operation fails.
+        public var reconnectTimeout: Double
 
         /// Creates overrides.
-        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double? = nil) {
+        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double = 30) {
             self.redisNodes = redisNodes
             self.reconnectTimeout = reconnectTimeout
         }
@@ -57,10 +57,17 @@ public final class WorkerProcess {
         let workerLogger = Self.logger(for: config)
         let broker: Broker
         do {
-            broker = try Broker(config: config, logger: workerLogger,
-                                reconnectTimeout: overrides.reconnectTimeout)
+            broker = try Broker(config: config, logger: workerLogger, reconnectTimeout: overrides.reconnectTimeout)
         } catch {
             throw PluginError(.invalidConfig, error.message)
+        }
+        if config.atLeastOnce && !broker.capabilities.contains(.inFlightRecords) {
+            // Said at every start until the local connector keeps in-flight records (the
+            // reliability issue): never a silent downgrade.
+            workerLogger.warning("""
+                the \(config.connector.type) connector keeps no in-flight records: tasks are delivered at most once \
+                (a worker that dies mid-task loses its task); set at_least_once: false to silence this, or use redis
+                """, metadata: ["queue": "\(config.name)", "connector": "\(config.connector.type)"])
         }
         let host = HostContext(config: config, broker: broker, logger: workerLogger, stop: stop)
         let worker = try module.makeWorker(className: className, host: host)
@@ -82,7 +89,7 @@ public final class WorkerProcess {
         let stop = StopSignal.installingHandlers()
         let overrides: Overrides
         do {
-            overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout)
+            overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout ?? 30)
         } catch {
             bootLogger.critical("\(error)")
             return PluginError.Kind.invalidConfig.rawValue
@@ -101,7 +108,8 @@ public final class WorkerProcess {
         }
         let workerID = launch.workerID ?? "\(hostName())-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         return WorkerProcess(config: loaded.config, host: loaded.host, worker: loaded.worker, stop: stop,
-                             workerID: workerID, predecessorID: launch.predecessorID).run()
+                             workerID: workerID, predecessorID: launch.predecessorID,
+                             reconnectTimeout: overrides.reconnectTimeout).run()
     }
 
     let config: WorkerConfig
@@ -114,6 +122,8 @@ public final class WorkerProcess {
     let workerID: String
     /// The worker whose in-flight tasks this one takes over first (``WorkerLaunch/predecessorID``).
     let predecessorID: String?
+    /// Seconds a dead Redis is retried, for the connections of the heartbeat and the watchdog too.
+    let reconnectTimeout: Double
     /// The in-flight record pulls go to, nil for at-most-once.
     var inFlight: String? { config.atLeastOnce ? workerID : nil }
     var logger: Logger { host.logger }
@@ -122,7 +132,9 @@ public final class WorkerProcess {
     private var tasksDone = 0
     var outcomes: [String: Int] = [:]
 
-    init(config: WorkerConfig, host: HostContext, worker: PluginWorker, stop: StopSignal, workerID: String, predecessorID: String?) {
+    init(config: WorkerConfig, host: HostContext, worker: PluginWorker, stop: StopSignal, workerID: String, predecessorID: String?,
+         reconnectTimeout: Double) {
+        self.reconnectTimeout = reconnectTimeout
         self.config = config
         self.host = host
         self.worker = worker
