@@ -63,6 +63,21 @@ public enum MoveDecision: Sendable, Equatable {
     case keep([UInt8])
 }
 
+extension MoveDecision {
+    /// `items` sorted by `decide`: the bytes that go to the destination and those that stay.
+    public static func split(_ items: [[UInt8]], by decide: ([UInt8]) -> MoveDecision) -> (move: [[UInt8]], keep: [[UInt8]]) {
+        var move: [[UInt8]] = []
+        var keep: [[UInt8]] = []
+        for item in items {
+            switch decide(item) {
+            case .move(let bytes): move.append(bytes)
+            case .keep(let bytes): keep.append(bytes)
+            }
+        }
+        return (move, keep)
+    }
+}
+
 extension KeySpace {
     /// The sorted set of delayed items of any list key: `LIST.delayed`.
     public static func delayedSet(of list: String) -> String { list + ".delayed" }

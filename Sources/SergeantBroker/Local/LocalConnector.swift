@@ -171,14 +171,7 @@ public final class LocalConnector: QueueConnector {
                 }
                 guard let lastPosition else { return (0, 0, 0) }
                 try database.run("DELETE FROM sergeant_queue WHERE queue = ?1 AND position <= ?2", [.text(source), .int(lastPosition)])
-                var toMove: [[UInt8]] = []
-                var toKeep: [[UInt8]] = []
-                for item in items {
-                    switch decide(item) {
-                    case .move(let bytes): toMove.append(bytes)
-                    case .keep(let bytes): toKeep.append(bytes)
-                    }
-                }
+                let (toMove, toKeep) = MoveDecision.split(items, by: decide)
                 try Self.append(toMove, to: destination, high: false, in: database)
                 try Self.append(toKeep, to: source, high: false, in: database)
                 return (items.count, toMove.count, toKeep.count)

@@ -182,14 +182,7 @@ extension RedisConnector {
                     _ = try connection.command("UNWATCH")
                     break
                 }
-                var toMove: [[UInt8]] = []
-                var toKeep: [[UInt8]] = []
-                for item in items {
-                    switch decide(item) {
-                    case .move(let bytes): toMove.append(bytes)
-                    case .keep(let bytes): toKeep.append(bytes)
-                    }
-                }
+                let (toMove, toKeep) = MoveDecision.split(items, by: decide)
                 var commands: [[[UInt8]]] = [[Array("MULTI".utf8)], ["LTRIM", source, String(items.count), "-1"].map { Array($0.utf8) }]
                 if !toMove.isEmpty { commands.append([Array("RPUSH".utf8), Array(destination.utf8)] + toMove) }
                 if !toKeep.isEmpty { commands.append([Array("RPUSH".utf8), Array(source.utf8)] + toKeep) }
