@@ -82,13 +82,14 @@ final class RedisConnectorTests: ConnectorBehaviourTests {
         let tasks = (0..<total).map { task($0).messagePack() }
         try broker.setAside(tasks.map { DeadLetter(task: $0, reason: "poison").encoded }, queue: "q")
         let connector = try XCTUnwrap(broker.connector as? RedisConnector)
+        let failing = FailingTransport.install(on: connector.connections[0])
         var seen = 0
         // In the second batch, the connection drops after the transaction was sent and before
         // its reply: the command fails, and says so.
         XCTAssertThrowsError(try broker.withConnector { raw throws(BrokerError) in
             try raw.moveAll(from: "q.dead", to: "q", batch: 1_000) { entry in
                 seen += 1
-                if seen == 1_500 { connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0) }
+                if seen == 1_500 { failing.next = .afterSending(unreachableFor: 0) }
                 return .move((try? DeadLetter(entry: entry).task) ?? entry)
             }
         }) { error in XCTAssertTrue("\(error)".contains("run the command again"), "\(error)") }

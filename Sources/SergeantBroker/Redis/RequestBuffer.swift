@@ -2,8 +2,8 @@
 
 /// Commands in Redis's wire format (RESP arrays of bulk strings), written straight from the
 /// arguments into memory kept between round trips: no per-command arrays of copies, lengths
-/// and pointers, and no second formatting pass in hiredis. ``RedisConnection`` writes the
-/// bytes to the socket itself.
+/// and pointers, and no formatting pass in hiredis. ``RedisConnection`` hands the bytes to its
+/// ``RedisStream`` in one write.
 struct RequestBuffer: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
