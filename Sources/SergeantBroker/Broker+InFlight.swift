@@ -12,10 +12,15 @@ extension Broker {
     /// Writes the first heartbeat of `worker` on `keys`, once, before anything is recorded in
     /// flight for it (the caller holds the lock).
     func register(_ worker: String, _ keys: KeySpace, on records: any InFlightRecords) throws(BrokerError) {
+        // A worker pops from one queue under one name: comparing with the last registration
+        // costs no hashing on the hot path.
+        if let last = lastRegistered, last.worker == worker, last.queue == keys.queue { return }
         let key = keys.queue + "\u{0}" + worker
-        guard !registered.contains(key) else { return }
-        try records.heartbeat(keys, worker: worker, ttl: Self.heartbeatTTL)
-        registered.insert(key)
+        if !registered.contains(key) {
+            try records.heartbeat(keys, worker: worker, ttl: Self.heartbeatTTL)
+            registered.insert(key)
+        }
+        lastRegistered = (keys.queue, worker)
     }
 
     /// Marks `worker` alive for ``heartbeatTTL`` seconds.

@@ -33,6 +33,8 @@ public final class Broker: @unchecked Sendable {
     private let lock = Mutex()
     /// `queue \0 worker` of the workers whose first heartbeat this broker wrote.
     var registered: Set<String> = []
+    /// The last of them.
+    var lastRegistered: (queue: String, worker: String)?
 
     /// Creates a broker over a connector.
     public init(connector: any QueueConnector, encoder: TaskEncoder, maxTaskSize: Int = 0) {

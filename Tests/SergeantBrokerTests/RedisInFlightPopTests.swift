@@ -11,7 +11,12 @@ import XCTest
 final class RedisInFlightPopTests: XCTestCase {
     let logger = Logger(label: "test") { SergeantLogHandler(label: $0, level: .critical) }
     var server: RedisServer!
-    var connector: RedisConnector!
+    /// Every connector of a test loses connections only when its ``failing`` says so.
+    var connector: RedisConnector! {
+        didSet { if let connector { failing = FailingTransport.install(on: connector.connections[0]) } }
+    }
+    /// The transport of the connector's connection: arm it to lose the next round trip.
+    var failing: FailingTransport!
     /// A connection of the test's own, to look at what the connector left in Redis.
     var inspector: RedisConnection!
 
@@ -23,6 +28,7 @@ final class RedisInFlightPopTests: XCTestCase {
 
     override func tearDown() {
         connector = nil
+        failing = nil
         inspector = nil
         server = nil
     }
@@ -101,7 +107,7 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try batch(3), [1, 2, 3])
         XCTAssertEqual(try batch(3), [4, 5, 6])
         let transactions = try calls("exec")
-        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0)
+        failing.next = .afterSending(unreachableFor: 0)
         XCTAssertEqual(try batch(3), [7, 8], "the tasks the transaction moved, once")
         XCTAssertEqual(try calls("exec"), transactions + 1, "the transaction was not sent again")
         XCTAssertEqual(try list("q.processing.w"), [7, 8])
@@ -162,9 +168,9 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try pop(), [2])
         let transactions = try calls("exec")
         // The transaction goes out whole and runs; the connection drops before its reply.
-        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0)
+        failing.next = .afterSending(unreachableFor: 0)
         XCTAssertEqual(try pop(), [3], "the task the transaction moved, not the next one")
-        XCTAssertNil(connector.connections[0].simulatedFailure, "the failure was simulated")
+        XCTAssertNil(failing.next, "the failure was simulated")
         XCTAssertEqual(try calls("exec"), transactions + 1, "the transaction ran once: it was not sent again")
         XCTAssertEqual(try list("q.processing.w"), [3])
         XCTAssertEqual(try list("q"), [4, 5])
@@ -179,9 +185,9 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try pop(), [1])
         XCTAssertEqual(try pop(), [2])
         let transactions = try calls("exec")
-        connector.connections[0].simulatedFailure = .beforeSending
+        failing.next = .beforeSending
         XCTAssertEqual(try pop(), [3])
-        XCTAssertNil(connector.connections[0].simulatedFailure, "the failure was simulated")
+        XCTAssertNil(failing.next, "the failure was simulated")
         XCTAssertEqual(try calls("exec"), transactions + 1, "only the second sending ran")
         XCTAssertEqual(try list("q.processing.w"), [3], "task 2 was acknowledged, task 3 is in flight")
         XCTAssertEqual(try list("q"), [4])
@@ -194,7 +200,7 @@ final class RedisInFlightPopTests: XCTestCase {
         XCTAssertEqual(try pop(), [2])
         // The transaction runs, its reply is lost, and the node stays unreachable past the
         // reconnect deadline: the pop fails without knowing whether it ran.
-        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
+        failing.next = .afterSending(unreachableFor: 0.6)
         XCTAssertThrowsError(try pop())
         XCTAssertEqual(try list("q.processing.w"), [3], "the transaction ran")
         try waitForTheNode()
@@ -211,7 +217,7 @@ final class RedisInFlightPopTests: XCTestCase {
         connector = RedisConnector(nodes: [server.node], logger: logger, reconnectTimeout: 0.2)
         try push([1, 2])
         XCTAssertEqual(try pop(), [1])
-        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
+        failing.next = .afterSending(unreachableFor: 0.6)
         XCTAssertThrowsError(try pop())
         try waitForTheNode()
         // The worker ends here (SIGTERM): its final acknowledgement must not drop task 2,
@@ -227,7 +233,7 @@ final class RedisInFlightPopTests: XCTestCase {
         // Batches of two go through the script, which the connection resends after a lost
         // reply; when the node stays away past the deadline the outcome is unknown as well.
         XCTAssertEqual(try connector.pop(KeySpace(queue: "q"), count: 2, inFlightFor: "w"), [[1], [2]])
-        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0.6)
+        failing.next = .afterSending(unreachableFor: 0.6)
         XCTAssertThrowsError(try connector.pop(KeySpace(queue: "q"), count: 2, inFlightFor: "w"))
         XCTAssertEqual(try list("q.processing.w"), [3, 4], "the script ran")
         try waitForTheNode()
@@ -241,7 +247,7 @@ final class RedisInFlightPopTests: XCTestCase {
         try connector.push(queue: "q", items: [[7]], priority: .normal, consumableFrom: unixTime() - 1)
         XCTAssertEqual(try pop(), [1])
         XCTAssertEqual(try pop(), [2])
-        connector.connections[0].simulatedFailure = .afterSending(unreachableFor: 0)
+        failing.next = .afterSending(unreachableFor: 0)
         XCTAssertEqual(try pop(), [7], "the transaction ran and found the queue empty: the script serves the delayed task")
         XCTAssertEqual(try list("q.processing.w"), [7])
         XCTAssertEqual(try pop(), [])

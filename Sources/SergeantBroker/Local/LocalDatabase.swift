@@ -183,12 +183,12 @@ final class LocalDatabase {
     /// Runs `body`, again and again while another connection holds the lock (SQLITE_BUSY),
     /// until ``busyTimeout`` seconds have passed.
     func retrying<T>(_ body: () throws(LocalFailure) -> T) throws(LocalFailure) -> T {
-        let deadline = unixTime() + busyTimeout
+        let deadline = MonotonicClock.now + busyTimeout
         var pauseMicroseconds: UInt32 = 500
         while true {
             do throws(LocalFailure) {
                 return try body()
-            } catch let failure where failure.isBusy && unixTime() < deadline {
+            } catch let failure where failure.isBusy && MonotonicClock.now < deadline {
                 // Jitter so that processes that collided do not collide again.
                 usleep(pauseMicroseconds + UInt32.random(in: 0...pauseMicroseconds))
                 pauseMicroseconds = min(pauseMicroseconds * 2, 20_000)

@@ -1,58 +1,25 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CHiredis
 import Logging
 import SergeantCore
 
-// MARK: - RedisReply
-
-/// One Redis reply, copied out of hiredis.
-public enum RedisReply: Sendable, Equatable {
-    /// A bulk string.
-    case bytes([UInt8])
-    /// A status line such as OK.
-    case status(String)
-    /// An integer.
-    case integer(Int64)
-    /// An array.
-    case array([RedisReply])
-    /// Nil.
-    case null
-    /// An error line from the server.
-    case error(String)
-
-    /// The integer, when this is one.
-    var integer: Int64? {
-        if case .integer(let value) = self { return value }
-        return nil
-    }
-}
-
-// MARK: - LuaScript
-
-/// A Lua script run with EVALSHA; connections remember its SHA1 by the object's identity, so
-/// calling it costs no hashing of its text.
-public final class LuaScript: Sendable {
-    /// The script's text.
-    public let source: String
-
-    /// Creates a script.
-    public init(_ source: String) {
-        self.source = source
-    }
-}
-
 // MARK: - RedisConnection
 
-/// One hiredis connection to one node. A dropped connection is re-established with a
-/// logged, bounded exponential backoff (with jitter) before the command is tried again.
+/// One connection to one node: commands go out in the wire format (``RequestBuffer``) over a
+/// ``RedisStream`` that its ``RedisTransport`` opens, and hiredis parses the replies
+/// (``RedisReplyReader``). A dropped connection is re-established with a logged, bounded
+/// exponential backoff (with jitter) before the command is tried again.
 public final class RedisConnection {
     /// The node this connection talks to.
     public let node: RedisNode
     /// How long to keep trying to reconnect before a command fails.
     public var reconnectTimeout: Double
-    private var context: UnsafeMutablePointer<redisContext>?
+    /// How the connection reaches ``node``: ``TCPTransport`` unless a test put another here.
+    /// A new transport takes effect from the next connection: the current one is closed.
+    var transport: any RedisTransport = TCPTransport() {
+        didSet { disconnect() }
+    }
+    private var stream: (any RedisStream)?
+    /// Parses the replies of ``stream``; reset with each new stream.
+    private let reader = RedisReplyReader()
     private let logger: Logger
     /// SHA1 of each Lua script loaded on this connection, by script identity.
     private var scripts: [ObjectIdentifier: [UInt8]] = [:]
@@ -60,27 +27,11 @@ public final class RedisConnection {
     /// command costs no allocation of its own.
     @exclusivity(unchecked) private var request = RequestBuffer()
 
-    /// Test hook: makes the next round trip lose its connection, either before
-    /// anything is sent or after every command was sent and before any reply is read (the
-    /// reply is lost, the commands ran), after which the node refuses connections for
-    /// `unreachableFor` seconds. Settable from tests only (`@testable import`).
-    enum SimulatedFailure: Equatable {
-        case beforeSending
-        case afterSending(unreachableFor: Double)
-    }
-    var simulatedFailure: SimulatedFailure?
-    /// Until when ``simulatedFailure`` keeps the node unreachable.
-    private var simulatedOutageEnd = 0.0
-
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
         self.node = node
         self.logger = logger
         self.reconnectTimeout = reconnectTimeout
-    }
-
-    deinit {
-        if let context { redisFree(context) }
     }
 
     // MARK: Commands
@@ -114,12 +65,17 @@ public final class RedisConnection {
         try pipeline(commands, until: nil)
     }
 
-    /// ``pipeline(_:)`` that stops reconnecting at `deadline` (unix time) instead of
+    /// ``pipeline(_:)`` that stops reconnecting at `deadline` (``MonotonicClock``) instead of
     /// ``reconnectTimeout`` from now: for a step of an operation that has its own deadline.
     func pipeline(_ commands: [[[UInt8]]], until deadline: Double?) throws(BrokerError) -> [RedisReply] {
         request.reset()
         for arguments in commands { request.append(arguments) }
-        return try roundTrip(commands: commands.count, until: deadline)
+        defer { request.trim() }
+        return try withReconnects(until: deadline) { () throws(BrokerError) in
+            let stream = try connected()
+            try stream.write(request.bytes)
+            return try replies(commands.count, from: stream)
+        }
     }
 
     /// Like ``pipeline(_:)``, but never sends the commands twice: for commands that must not
@@ -134,89 +90,28 @@ public final class RedisConnection {
     }
 
     /// ``pipelineOnce(_:)`` for commands that `encode` writes straight into the request; it
-    /// stops reconnecting at `deadline` (unix time) when given.
+    /// stops reconnecting at `deadline` (``MonotonicClock``) when given.
     func pipelineOnce(until deadline: Double?, _ encode: (inout RequestBuffer) -> Void) throws(BrokerError) -> [RedisReply]? {
         request.reset()
         encode(&request)
         let commands = request.commands
         defer { request.trim() }
-        // Until its last byte is handed to the socket, a transaction cannot have run (it runs
+        // Until its last byte is handed to the stream, a transaction cannot have run (it runs
         // at EXEC, its last command): such failures reconnect and send it again. A connection
         // the server closed while idle is replaced first, so that a dead server does not
         // leave a transaction of unknown outcome behind.
-        let context = try withReconnects(until: deadline) { () throws(BrokerError) -> UnsafeMutablePointer<redisContext> in
-            let context = try connected()
-            if Self.peerClosed(context) { throw BrokerError("the server closed the connection") }
-            if simulatedFailure == .beforeSending {
-                simulatedFailure = nil
-                throw BrokerError("simulated connection loss before sending")
-            }
-            if simulatedFailure == nil { try write(request, to: context) }
-            return context
+        let stream = try withReconnects(until: deadline) { () throws(BrokerError) -> any RedisStream in
+            let stream = try connected()
+            if stream.closedByPeer { throw BrokerError("the server closed the connection") }
+            try stream.write(request.bytes)
+            return stream
         }
         do throws(BrokerError) {
-            if simulatedFailure != nil { try simulateFailure(request, commands: commands, on: context) }
-            var replies: [RedisReply] = []
-            replies.reserveCapacity(commands)
-            for _ in 0..<commands { replies.append(try readReply(on: context)) }
-            return replies
+            return try replies(commands, from: stream)
         } catch {
             logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
             disconnect()
             return nil
-        }
-    }
-
-    /// True when the server has closed `context`'s connection (nothing is waiting to be read
-    /// on a connection between two round trips, so a readable socket means end of stream).
-    private static func peerClosed(_ context: UnsafeMutablePointer<redisContext>) -> Bool {
-        var byte: UInt8 = 0
-        let peeked = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-    }
-
-    /// Sends the commands in ``request`` (reconnecting and resending after a failure).
-    private func roundTrip(commands: Int, until deadline: Double? = nil) throws(BrokerError) -> [RedisReply] {
-        defer { request.trim() }
-        return try withReconnects(until: deadline) { () throws(BrokerError) in
-            let context = try connected()
-            if simulatedFailure != nil { try simulateFailure(request, commands: commands, on: context) }
-            return try send(request, commands: commands, on: context)
-        }
-    }
-
-    /// Sends the one command in ``request`` (reconnecting and resending after a failure).
-    private func roundTrip() throws(BrokerError) -> RedisReply {
-        defer { request.trim() }
-        return try withReconnects { () throws(BrokerError) in
-            let context = try connected()
-            if simulatedFailure != nil { try simulateFailure(request, commands: 1, on: context) }
-            return try sendOne(request, on: context)
-        }
-    }
-
-    /// Runs `body` until it succeeds, disconnecting after each failure and retrying with
-    /// the logged backoff, for at most ``reconnectTimeout`` seconds (or until `deadline`).
-    private func withReconnects<T>(until deadline: Double? = nil, _ body: () throws(BrokerError) -> T) throws(BrokerError) -> T {
-        var lastError = ""
-        let deadline = deadline ?? unixTime() + reconnectTimeout
-        var delay = 0.05
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                return try body()
-            } catch {
-                lastError = error.message
-                disconnect()
-            }
-            if unixTime() + delay > deadline {
-                throw BrokerError("redis \(node) is unreachable: \(lastError); gave up after \(attempt) attempts"
-                    + " in \(Int(reconnectTimeout)) s. Check that redis-server runs there (or pass --redis redis://HOST:PORT/DB)")
-            }
-            logger.warning("redis \(node): \(lastError); reconnecting in \(Int(delay * 1000)) ms (attempt \(attempt), giving up in \(Int((deadline - unixTime()).rounded(.up))) s)")
-            pause(seconds: delay * Double.random(in: 0.8...1.2))
-            delay = min(delay * 2, 2)
         }
     }
 
@@ -252,295 +147,81 @@ public final class RedisConnection {
         throw BrokerError("redis \(node) keeps forgetting a Lua script")
     }
 
+    // MARK: Round trips
+
+    /// Sends the one command in ``request`` and reads its reply (reconnecting and resending
+    /// after a failure).
+    private func roundTrip() throws(BrokerError) -> RedisReply {
+        defer { request.trim() }
+        return try withReconnects { () throws(BrokerError) in
+            let stream = try connected()
+            try stream.write(request.bytes)
+            return try reader.next(from: stream)
+        }
+    }
+
+    /// Reads the replies of `count` commands.
+    private func replies(_ count: Int, from stream: any RedisStream) throws(BrokerError) -> [RedisReply] {
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(count)
+        for _ in 0..<count { replies.append(try reader.next(from: stream)) }
+        return replies
+    }
+
+    /// Runs `body` until it succeeds, disconnecting after each failure and retrying with
+    /// the logged backoff, for at most ``reconnectTimeout`` seconds (or until `deadline`).
+    private func withReconnects<T>(until deadline: Double? = nil, _ body: () throws(BrokerError) -> T) throws(BrokerError) -> T {
+        var lastError = ""
+        let deadline = deadline ?? MonotonicClock.now + reconnectTimeout
+        var delay = 0.05
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try body()
+            } catch {
+                lastError = error.message
+                disconnect()
+            }
+            if MonotonicClock.now + delay > deadline {
+                throw BrokerError("redis \(node) is unreachable: \(lastError); gave up after \(attempt) attempts"
+                    + " in \(Int(reconnectTimeout)) s. Check that redis-server runs there (or pass --redis redis://HOST:PORT/DB)")
+            }
+            logger.warning("redis \(node): \(lastError); reconnecting in \(Int(delay * 1000)) ms (attempt \(attempt), giving up in \(Int((deadline - MonotonicClock.now).rounded(.up))) s)")
+            pause(seconds: delay * Double.random(in: 0.8...1.2))
+            delay = min(delay * 2, 2)
+        }
+    }
+
     // MARK: Connection
 
-    private func connected() throws(BrokerError) -> UnsafeMutablePointer<redisContext> {
-        if let context { return context }
-        if simulatedOutageEnd > 0 {
-            guard unixTime() >= simulatedOutageEnd else { throw BrokerError("cannot connect: simulated outage") }
-            simulatedOutageEnd = 0
-        }
-        let timeout = timeval(tv_sec: 10, tv_usec: 0)
-        guard let context = redisConnectWithTimeout(node.host, Int32(node.port), timeout) else {
-            throw BrokerError("cannot allocate a hiredis context")
-        }
-        if context.pointee.err != 0 {
-            let message = Self.errorString(context)
-            redisFree(context)
-            throw BrokerError("cannot connect: \(message)")
-        }
-        self.context = context
-        _ = redisSetTimeout(context, timeval(tv_sec: 60, tv_usec: 0))
-        _ = redisEnableKeepAlive(context)
+    /// The open stream, or a new one with the connection's setup (AUTH, SELECT) done.
+    private func connected() throws(BrokerError) -> any RedisStream {
+        if let stream { return stream }
+        let stream = try transport.connect(to: node)
+        self.stream = stream
         // Its own buffer: `request` may hold the commands waiting for this connection.
         var setup = RequestBuffer()
         if let password = node.password { setup.append(["AUTH", password]) }
         if node.database != 0 { setup.append(["SELECT", String(node.database)]) }
-        if setup.commands > 0 {
-            for reply in try send(setup, commands: setup.commands, on: context) {
-                if case .error(let message) = reply {
-                    disconnect()
-                    // Never echo the password: only the server's answer.
-                    throw BrokerError("redis \(node) refused the connection setup (AUTH/SELECT): \(message)")
-                }
+        guard setup.commands > 0 else { return stream }
+        try stream.write(setup.bytes)
+        for reply in try replies(setup.commands, from: stream) {
+            if case .error(let message) = reply {
+                disconnect()
+                // Never echo the password: only the server's answer.
+                throw BrokerError("redis \(node) refused the connection setup (AUTH/SELECT): \(message)")
             }
         }
-        return context
+        return stream
     }
 
+    /// Closes the stream (if any); the next command connects again.
     private func disconnect() {
-        if let context { redisFree(context) }
-        context = nil
+        if stream != nil {
+            stream = nil
+            reader.reset()
+        }
         scripts = [:]
-    }
-
-    /// Writes the encoded commands to the socket. They bypass hiredis's output buffer (which
-    /// would copy them and allocate a new buffer per round trip); hiredis then finds nothing
-    /// to write and only reads the replies. MSG_NOSIGNAL: a connection the server closed is
-    /// an error to handle, not a SIGPIPE that ends the process.
-    private func write(_ request: borrowing RequestBuffer, to context: UnsafeMutablePointer<redisContext>) throws(BrokerError) {
-        let buffer = request.bytes
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.send(context.pointee.fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
-            if written > 0 {
-                offset += written
-                continue
-            }
-            let failure = written < 0 ? errno : EPIPE
-            if failure == EINTR { continue }
-            throw BrokerError(failure == EAGAIN || failure == EWOULDBLOCK ? "timed out writing to the server" : String(cString: strerror(failure)))
-        }
-    }
-
-    /// Carries out ``simulatedFailure`` (tests only): fails before sending, or sends the
-    /// commands whole and shuts the connection before the replies come back, so the read
-    /// fails as it does when a reply is really lost.
-    private func simulateFailure(_ request: borrowing RequestBuffer, commands: Int, on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) {
-        guard let failure = simulatedFailure else { return }
-        simulatedFailure = nil
-        guard case .afterSending(let outage) = failure else { throw BrokerError("simulated connection loss before sending") }
-        try write(request, to: context)
-        shutdown(context.pointee.fd, Int32(SHUT_RDWR))
-        simulatedOutageEnd = unixTime() + outage
-        for _ in 0..<commands { _ = try readReply(on: context) }
-        throw BrokerError("simulated lost reply")
-    }
-
-    /// Sends the commands and reads one reply per command.
-    private func send(_ request: borrowing RequestBuffer, commands: Int, on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> [RedisReply] {
-        try write(request, to: context)
-        var replies: [RedisReply] = []
-        replies.reserveCapacity(commands)
-        for _ in 0..<commands { replies.append(try readReply(on: context)) }
-        return replies
-    }
-
-    /// Sends one command and reads its reply.
-    private func sendOne(_ request: borrowing RequestBuffer, on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> RedisReply {
-        try write(request, to: context)
-        return try readReply(on: context)
-    }
-
-    private func readReply(on context: UnsafeMutablePointer<redisContext>) throws(BrokerError) -> RedisReply {
-        var raw: UnsafeMutableRawPointer?
-        guard redisGetReply(context, &raw) == REDIS_OK, let raw else {
-            throw BrokerError(Self.errorString(context))
-        }
-        defer { freeReplyObject(raw) }
-        return Self.convert(raw.assumingMemoryBound(to: redisReply.self))
-    }
-
-    /// Copies a hiredis reply (of a connection, or of a ``RedisReplyReader``).
-    static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RedisReply {
-        let value = reply.pointee
-        switch value.type {
-        case REDIS_REPLY_STRING:
-            return .bytes(bytes(value.str, value.len))
-        case REDIS_REPLY_STATUS:
-            // The statuses of every write and transaction, without decoding them each time.
-            if value.len == 2 && memcmp(value.str, "OK", 2) == 0 { return .status("OK") }
-            if value.len == 6 && memcmp(value.str, "QUEUED", 6) == 0 { return .status("QUEUED") }
-            return .status(string(value.str, value.len))
-        case REDIS_REPLY_ERROR:
-            return .error(string(value.str, value.len))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int64(value.integer))
-        case REDIS_REPLY_ARRAY:
-            var elements: [RedisReply] = []
-            elements.reserveCapacity(Int(value.elements))
-            for index in 0..<Int(value.elements) {
-                if let element = value.element[index] { elements.append(convert(element)) }
-            }
-            return .array(elements)
-        default:
-            return .null
-        }
-    }
-
-    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> [UInt8] {
-        guard let pointer, length > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: length))
-    }
-
-    private static func string(_ pointer: UnsafeMutablePointer<CChar>?, _ length: Int) -> String {
-        guard let pointer, length > 0 else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-    }
-
-    private static func errorString(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        let message = withUnsafeBytes(of: context.pointee.errstr) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        return message.isEmpty ? "connection error \(context.pointee.err)" : message
-    }
-}
-
-// MARK: - RequestBuffer
-
-/// Commands in Redis's wire format (RESP arrays of bulk strings), written straight from the
-/// arguments into memory kept between round trips: no per-command arrays of copies, lengths
-/// and pointers, and no second formatting pass in hiredis. ``RedisConnection`` writes the
-/// bytes to the socket itself.
-struct RequestBuffer: ~Copyable {
-    private var base: UnsafeMutablePointer<UInt8>
-    private var capacity: Int
-    /// Bytes written.
-    private(set) var count = 0
-    /// Complete commands written (`begin` calls).
-    private(set) var commands = 0
-    static let initialCapacity = 4096
-    /// A buffer grown past this (a bulk push) is released after its round trip.
-    static let keptCapacity = 1 << 20
-    /// Room for a decimal number of up to 20 digits, its `*` or `$` and CRLF.
-    private static let headerRoom = 24
-
-    init() {
-        capacity = Self.initialCapacity
-        base = .allocate(capacity: capacity)
-    }
-
-    deinit {
-        base.deallocate()
-    }
-
-    /// The encoded commands.
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-
-    /// Empties the buffer, keeping its memory.
-    mutating func reset() {
-        count = 0
-        commands = 0
-    }
-
-    /// Releases the memory of an unusually large request.
-    mutating func trim() {
-        guard capacity > Self.keptCapacity else { return }
-        base.deallocate()
-        capacity = Self.initialCapacity
-        base = .allocate(capacity: capacity)
-    }
-
-    /// Makes room for `extra` more bytes.
-    @inline(__always)
-    private mutating func reserve(_ extra: Int) {
-        if count + extra > capacity { grow(to: count + extra) }
-    }
-
-    private mutating func grow(to needed: Int) {
-        let larger = max(capacity * 2, needed)
-        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
-        moved.update(from: base, count: count)
-        base.deallocate()
-        base = moved
-        capacity = larger
-    }
-
-    /// Writes one command.
-    mutating func append(_ arguments: [[UInt8]]) {
-        begin(arguments: arguments.count)
-        reserve(arguments)
-        for argument in arguments { add(argument) }
-    }
-
-    /// Writes one command given as strings.
-    mutating func append(_ arguments: [String]) {
-        begin(arguments: arguments.count)
-        for argument in arguments { add(argument) }
-    }
-
-    /// Makes room for `arguments` (and `extra` bytes) at once, so a large command grows the
-    /// buffer once rather than by doubling.
-    mutating func reserve(_ arguments: [[UInt8]], extra: Int = 0) {
-        var size = extra
-        for argument in arguments { size += argument.count + Self.headerRoom }
-        reserve(size)
-    }
-
-    /// Starts a command of `count` arguments; exactly `count` calls to `add` must follow.
-    mutating func begin(arguments: Int) {
-        commands += 1
-        reserve(Self.headerRoom)
-        writeHeader(UInt8(ascii: "*"), arguments)
-    }
-
-    /// Writes one argument.
-    mutating func add(_ argument: UnsafeRawBufferPointer) {
-        reserve(argument.count + Self.headerRoom + 2)
-        writeHeader(UInt8(ascii: "$"), argument.count)
-        if let source = argument.baseAddress {
-            (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: argument.count)
-            count += argument.count
-        }
-        base[count] = 13
-        base[count + 1] = 10
-        count += 2
-    }
-
-    /// Writes one argument.
-    mutating func add(_ argument: [UInt8]) {
-        argument.withUnsafeBytes { add($0) }
-    }
-
-    /// Appends commands encoded beforehand (`commands` complete ones; a trailing command may
-    /// be left open for `add` calls that follow).
-    mutating func append(encoded: [UInt8], commands added: Int) {
-        reserve(encoded.count)
-        encoded.withUnsafeBufferPointer { source in
-            (base + count).update(from: source.baseAddress!, count: source.count)
-        }
-        count += encoded.count
-        commands += added
-    }
-
-    /// A copy of the bytes written, for ``append(encoded:commands:)``.
-    var encoded: [UInt8] { Array(bytes) }
-
-    /// Writes one argument given as a string (its UTF-8 bytes).
-    mutating func add(_ argument: String) {
-        var argument = argument
-        argument.withUTF8 { add(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// Writes `marker`, a non-negative number in decimal and CRLF (room already reserved).
-    private mutating func writeHeader(_ marker: UInt8, _ value: Int) {
-        base[count] = marker
-        var digits = 1
-        var rest = UInt(value) / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        var remaining = UInt(value)
-        var index = count + digits
-        while index > count {
-            base[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining % 10)
-            remaining /= 10
-            index -= 1
-        }
-        count += digits + 1
-        base[count] = 13
-        base[count + 1] = 10
-        count += 2
     }
 }

@@ -111,7 +111,7 @@ extension RedisConnector: InFlightRecords, BlockingWait {
     func resolveUnknownPops(queue: String, worker: String) throws(BrokerError) -> [[UInt8]]? {
         for node in connections.indices {
             guard let pending = unresolvedPops[node], pending.queue == queue, pending.worker == worker else { continue }
-            if connections.count > 1 && downUntil[node] > unixTime() { continue }
+            if connections.count > 1 && downUntil[node] > MonotonicClock.now { continue }
             do {
                 let ran = try tasksOfBatch(pending.id, queue: queue, worker: worker, on: connections[node])
                 unresolvedPops[node] = nil
@@ -169,7 +169,7 @@ extension RedisConnector: InFlightRecords, BlockingWait {
     /// its reply was lost, sending it again would delete the tasks it moved. After a lost reply the batch id tells whether it ran (then the task is
     /// the in-flight list) or not (then it is sent again). Empty when the queue was empty.
     func popInFlight(_ single: InFlightPop, node: Int, on connection: RedisConnection) throws(BrokerError) -> [[UInt8]] {
-        let deadline = unixTime() + connection.reconnectTimeout
+        let deadline = MonotonicClock.now + connection.reconnectTimeout
         while true {
             batch += 1
             let id = String(batch)
@@ -199,7 +199,7 @@ extension RedisConnector: InFlightRecords, BlockingWait {
                 single.recoveredWaiting[node] = true
                 return ran
             }
-            if unixTime() > deadline {
+            if MonotonicClock.now > deadline {
                 throw BrokerError("pop from \(single.queue) on redis \(connection.node): replies keep getting lost;"
                     + " gave up after \(Int(connection.reconnectTimeout)) s")
             }

@@ -16,7 +16,7 @@ extension RedisConnector {
     /// ``onNextNode(_:)`` that also tells `body` the node's index.
     func onNextNode<T>(_ body: (Int, RedisConnection) throws(BrokerError) -> T) throws(BrokerError) -> T {
         var lastError = BrokerError("no redis node is available")
-        let now = unixTime()
+        let now = MonotonicClock.now
         for attempt in 0..<connections.count {
             let index = nextIndex
             nextIndex = (nextIndex + 1) % connections.count
@@ -38,7 +38,7 @@ extension RedisConnector {
     /// Runs `body` on every live node; failures of some nodes (not all) are logged and skipped.
     func onEveryNode(_ what: String, _ body: (RedisConnection) throws(BrokerError) -> Void) throws(BrokerError) {
         var failures: [BrokerError] = []
-        let now = unixTime()
+        let now = MonotonicClock.now
         for (index, connection) in connections.enumerated() {
             if connections.count > 1 && downUntil[index] > now { failures.append(BrokerError("node \(connection.node) is down")); continue }
             do { try body(connection) } catch {
@@ -52,7 +52,7 @@ extension RedisConnector {
 
     func markDown(_ index: Int, _ error: BrokerError) {
         guard connections.count > 1 else { return }
-        downUntil[index] = unixTime() + Self.downTime
+        downUntil[index] = MonotonicClock.now + Self.downTime
         logger.warning("redis node \(connections[index].node) skipped for \(Int(Self.downTime)) s: \(error.message)")
     }
 

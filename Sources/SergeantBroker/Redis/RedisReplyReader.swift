@@ -5,12 +5,23 @@ import CHiredis
 
 // MARK: - RedisReplyReader
 
-/// Redis's wire format (RESP) read from bytes that do not come from a connection, such as
-/// redis-server's append-only file (a sequence of commands, each an array of bulk strings),
-/// with hiredis's reply parser: the one ``RedisConnection`` reads its replies with.
+/// Redis's wire format (RESP) parsed by hiredis's reader API (`redisReaderFeed`,
+/// `redisReaderGetReply`): the replies of a ``RedisConnection``, read from whatever stream
+/// carries them (plain TCP today, TLS alike), and bytes that come from no connection, such as
+/// redis-server's append-only file (a sequence of commands, each an array of bulk strings).
+///
+/// ```swift
+/// let reader = RedisReplyReader()
+/// try reader.feed(Array("*1\r\n$4\r\nPING\r\n".utf8))
+/// try reader.next()   // .array([.bytes("PING")])
+/// ```
 public final class RedisReplyReader {
-    private let reader: UnsafeMutablePointer<redisReader>
+    private var reader: UnsafeMutablePointer<redisReader>
+    /// Bytes fed so far.
     private var fed = 0
+    /// What one read of a stream takes at most; hiredis reads 16 KiB at a time as well.
+    private let chunk: UnsafeMutableRawBufferPointer
+    static let chunkSize = 16 * 1024
 
     /// Where the next reply starts, in bytes from the start of everything fed. (hiredis
     /// consumes the start of a reply before all of it has come, so this moves only when a
@@ -19,12 +30,27 @@ public final class RedisReplyReader {
 
     /// Creates an empty reader.
     public init() {
-        guard let reader = redisReaderCreate() else { fatalError("cannot allocate a hiredis reader") }
-        self.reader = reader
+        reader = Self.makeReader()
+        chunk = .allocate(byteCount: Self.chunkSize, alignment: 16)
     }
 
     deinit {
         redisReaderFree(reader)
+        chunk.deallocate()
+    }
+
+    private static func makeReader() -> UnsafeMutablePointer<redisReader> {
+        guard let reader = redisReaderCreate() else { fatalError("hiredis could not allocate a reply reader") }
+        return reader
+    }
+
+    /// Drops whatever was read of a stream that failed (part of a reply, a parse error), for
+    /// the next stream to start clean.
+    func reset() {
+        redisReaderFree(reader)
+        reader = Self.makeReader()
+        fed = 0
+        offset = 0
     }
 
     /// Appends `bytes` to what is to be read.
@@ -38,11 +64,11 @@ public final class RedisReplyReader {
 
     /// Appends `bytes` to what is to be read.
     public func feed(_ bytes: [UInt8]) throws(BrokerError) {
-        let fed = bytes.withUnsafeBytes { buffer in Result { () throws(BrokerError) in try feed(buffer) } }
-        try fed.get()
+        let result = bytes.withUnsafeBytes { buffer in Result { () throws(BrokerError) in try feed(buffer) } }
+        try result.get()
     }
 
-    /// The next complete reply; nil when the bytes fed so far end before one does.
+    /// The next complete reply of the bytes fed so far; nil when they end before one does.
     /// Throws at bytes that are not RESP.
     public func next() throws(BrokerError) -> RedisReply? {
         var raw: UnsafeMutableRawPointer?
@@ -52,10 +78,22 @@ public final class RedisReplyReader {
         guard let raw else { return nil }
         defer { freeReplyObject(raw) }
         offset = fed - (reader.pointee.len - reader.pointee.pos)
-        return RedisConnection.convert(raw.assumingMemoryBound(to: redisReply.self))
+        return RedisReply(copying: raw.assumingMemoryBound(to: redisReply.self))
+    }
+
+    /// The next reply: parsed from bytes read earlier if they hold it, else read from `stream`.
+    func next(from stream: any RedisStream) throws(BrokerError) -> RedisReply {
+        while true {
+            if let reply = try next() { return reply }
+            let count = try stream.read(into: chunk)
+            try feed(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
+        }
     }
 
     private var errorMessage: String {
-        withUnsafeBytes(of: reader.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let message = withUnsafeBytes(of: reader.pointee.errstr) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        return message.isEmpty ? "hiredis error \(reader.pointee.err)" : message
     }
 }
