@@ -5,6 +5,8 @@
 #   make vectors   rewrite the Python sergeant task vectors under Tests/Fixtures/
 #   make bench     this project vs Python sergeant 0.27 vs the bare Redis limit: a table,
 #                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
+#   make callgrind instructions per task of one worker consuming 1,000 per transaction
+#                  (valgrind callgrind; CALLGRIND_ARGS="--at-least-once 0 --tasks 20000", or a checkout path)
 SWIFT ?= swift
 # Plugins depend on this package by path; SwiftPM caches their build plan and would miss a
 # source file added here since their last build, so every plugin build plans afresh.
@@ -12,7 +14,7 @@ PLUGIN_BUILD = $(SWIFT) build --disable-build-manifest-caching
 FIXTURES := .build/fixtures
 CC ?= cc
 
-.PHONY: all build deps examples fixtures test demo bench clean
+.PHONY: all build deps examples fixtures test demo bench callgrind clean
 
 all: build
 
@@ -57,6 +59,9 @@ demo: build examples
 
 bench: deps
 	@scripts/bench.sh $(BENCH_ARGS)
+
+callgrind: deps
+	@scripts/callgrind-consume.sh $(CALLGRIND_ARGS)
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
 # lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").
