@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import SergeantABI
 import SergeantBroker
 import SergeantCore
 

@@ -144,7 +144,8 @@ public final class WorkerProcess {
         let started = MonotonicClock.now
         let cpuStarted = cpuTime()
         var exit = ChildExit.finished
-        switch TaskOutcome(worker.initialize()) {
+        let initialized = worker.initialize()
+        switch initialized.outcome {
         case .success:
             startWatchdog()
             startHeartbeat()
@@ -155,13 +156,14 @@ public final class WorkerProcess {
             exit = .respawn
         case .stop:
             exit = .stop
-        case .failure(let message):
-            logger.error("initialize has failed: \(message)")
+        case .failure:
+            logger.error("initialize has failed: \(initialized.failureText)")
         default:
             break
         }
-        switch TaskOutcome(worker.finalize()) {
-        case .failure(let message): logger.error("finalize has failed: \(message)")
+        let finalized = worker.finalize()
+        switch finalized.outcome {
+        case .failure: logger.error("finalize has failed: \(finalized.failureText)")
         case .stop: exit = .stop
         case .respawn where exit == .finished: exit = .respawn
         default: break
@@ -213,8 +215,9 @@ public final class WorkerProcess {
                     if let starvation = config.starvation, idle - starvationReported >= starvation.timeWithNoTasks {
                         starvationReported = idle
                         if config.logging.events.onStarvation { logger.warning("worker is starving") }
-                        if case .failure(let message) = TaskOutcome(worker.onStarvation(idle)) {
-                            logger.error("on_starvation handler has failed: \(message)")
+                        let starved = worker.onStarvation(idle)
+                        if starved.outcome == .failure {
+                            logger.error("on_starvation handler has failed: \(starved.failureText)")
                         }
                     }
                 }
@@ -246,21 +249,5 @@ public final class WorkerProcess {
 
     private func format(_ value: Double) -> String {
         String(Double(Int(value * 1000)) / 1000)
-    }
-}
-
-extension TaskOutcome {
-    /// Short name used in summaries.
-    var name: String {
-        switch self {
-        case .success: return "success"
-        case .failure: return "failure"
-        case .timeout: return "timeout"
-        case .retry: return "retry"
-        case .maxRetries: return "max_retries"
-        case .requeue: return "requeue"
-        case .stop: return "stop"
-        case .respawn: return "respawn"
-        }
     }
 }

@@ -54,7 +54,7 @@ public final class HostContext: @unchecked Sendable {
     }
 
     /// Worker.retry: run_count + 1 and push, unless max_retries is reached.
-    func retry(_ bytes: [UInt8], priority: TaskPriority, consumableFrom: Double?) throws -> PluginStatus {
+    func retry(_ bytes: [UInt8], priority: TaskPriority, consumableFrom: Double?) throws -> TaskOutcome {
         var task = try SergeantTask(messagePack: bytes)
         if config.maxRetries > 0 && config.maxRetries <= task.runCount { return .maxRetries }
         task.runCount += 1
@@ -70,10 +70,10 @@ public final class HostContext: @unchecked Sendable {
 
     /// Runs a host operation for the plugin, turning a thrown error into a message.
     static func perform(_ host: UnsafeMutableRawPointer?, _ error: UnsafePointer<sergeant_output>?,
-                        _ body: (HostContext) throws -> PluginStatus) -> sergeant_status {
+                        _ body: (HostContext) throws -> TaskOutcome) -> sergeant_status {
         guard host != nil else { return SERGEANT_INVALID }
         do {
-            return try body(context(host)).rawValue
+            return try body(context(host)).status
         } catch let failure {
             write(String(describing: failure), to: error)
             return SERGEANT_FAILURE
@@ -96,7 +96,7 @@ public final class HostContext: @unchecked Sendable {
     static func makeTable() -> sergeant_host_api {
         var table = sergeant_host_api()
         table.size = ABITable.compiledSize(sergeant_host_api.self)
-        table.abi_version = PluginStatus.abiVersion
+        table.abi_version = ABIVersion.current
         table.log = { host, level, message, length in
             guard host != nil, let message else { return }
             let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
@@ -130,7 +130,7 @@ public final class HostContext: @unchecked Sendable {
                 try context.requireBroker().push(encodedTasks: tasks, queue: context.queue(name),
                                                  priority: HostContext.priority(priority),
                                                  consumableFrom: HostContext.delay(consumableFrom))
-                return .ok
+                return .success
             }
         }
         table.get_next_tasks = { host, name, count, tasks, error in
@@ -140,19 +140,19 @@ public final class HostContext: @unchecked Sendable {
                     context.logger.error("a task could not be decoded and was set aside in \(KeySpace(queue: context.queue(name)).dead): \(reason)")
                 }
                 for task in popped.tasks { write(task.messagePack, to: tasks) }
-                return .ok
+                return .success
             }
         }
         table.purge_tasks = { host, name, error in
             HostContext.perform(host, error) { context in
                 try context.requireBroker().purge(queue: context.queue(name))
-                return .ok
+                return .success
             }
         }
         table.number_of_enqueued_tasks = { host, name, includeDelayed, count, error in
             HostContext.perform(host, error) { context in
                 count?.pointee = Int64(try context.requireBroker().count(queue: context.queue(name), includeDelayed: includeDelayed != 0))
-                return .ok
+                return .success
             }
         }
         table.retry = { host, task, length, priority, consumableFrom, error in
@@ -174,54 +174,54 @@ public final class HostContext: @unchecked Sendable {
                 let taken = try context.requireBroker().acquireLock(String(cString: name!), timeout: timeout,
                                                                      checkInterval: checkInterval, ttl: Int(ttl))
                 acquired?.pointee = taken ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_release = { host, name, released, error in
             HostContext.perform(host, error) { context in
                 released?.pointee = try context.requireBroker().releaseLock(String(cString: name!)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_is_locked = { host, name, locked, error in
             HostContext.perform(host, error) { context in
                 locked?.pointee = try context.requireBroker().isLocked(String(cString: name!)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_set_ttl = { host, name, ttl, wasSet, error in
             HostContext.perform(host, error) { context in
                 wasSet?.pointee = try context.requireBroker().setLockTTL(String(cString: name!), ttl: Int(ttl)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_get_ttl = { host, name, ttl, error in
             HostContext.perform(host, error) { context in
                 ttl?.pointee = Int64(try context.requireBroker().lockTTL(String(cString: name!)) ?? -1)
-                return .ok
+                return .success
             }
         }
         table.key_set = { host, name, value, length, wasNew, error in
             HostContext.perform(host, error) { context in
                 wasNew?.pointee = try context.requireBroker().setKey(String(cString: name!), messagePack: HostContext.bytes(value, length)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.key_get = { host, name, value, found, error in
             HostContext.perform(host, error) { context in
                 guard let bytes = try context.requireBroker().getKey(String(cString: name!)) else {
                     found?.pointee = 0
-                    return .ok
+                    return .success
                 }
                 write(bytes, to: value)
                 found?.pointee = 1
-                return .ok
+                return .success
             }
         }
         table.key_delete = { host, name, deleted, error in
             HostContext.perform(host, error) { context in
                 deleted?.pointee = try context.requireBroker().deleteKey(String(cString: name!)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.is_timed_out = { host in
