@@ -3,7 +3,8 @@ import SergeantCore
 import XCTest
 @testable import SergeantHost
 
-/// The one outcome vocabulary (TaskOutcome) against sergeant_plugin.h.
+/// The one outcome vocabulary (TaskOutcome) against sergeant_plugin.h, and the one exit code
+/// type (WorkerExitCode) against what sergeant-host documents and does.
 final class OutcomeVocabularyTests: XCTestCase {
     func testOutcomesAreTheStatusCodesOfTheHeader() {
         let header: [(TaskOutcome, sergeant_status)] = [
@@ -49,5 +50,22 @@ final class OutcomeVocabularyTests: XCTestCase {
         XCTAssertEqual(TaskOutcome.failureText("", status: SERGEANT_CLASS_NOT_FOUND), "status classNotFound")
         XCTAssertEqual(TaskOutcome.failureText("", status: SERGEANT_MAX_RETRIES), "status maxRetries")
         XCTAssertEqual(TaskOutcome.failureText("", status: 99), "status failure")
+    }
+
+    func testExitCodesAndWhatTheSupervisorDoes() {
+        XCTAssertEqual(WorkerExitCode.allCases.map(\.rawValue), [0, 1, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 64])
+        let respawn: [WorkerExitCode] = [.finished, .respawn, .terminated, .hardTimeout]
+        let failure: [WorkerExitCode] = [.spawnFailed, .crashLoop, .brokerFailure, .usage]
+        let loadFailures: [WorkerExitCode] = [.moduleNotFound, .moduleNotLoadable, .classNotFound, .abiMismatch, .invalidConfig]
+        for code in respawn { XCTAssertEqual(code.supervisorResponse, .respawn, "\(code)") }
+        for code in failure { XCTAssertEqual(code.supervisorResponse, .respawnAfterFailure, "\(code)") }
+        for code in loadFailures { XCTAssertEqual(code.supervisorResponse, .stopAll(exitCode: code), "\(code)") }
+        XCTAssertEqual(WorkerExitCode.stop.supervisorResponse, .stopAll(exitCode: .finished))
+        XCTAssertEqual(loadFailures.map(\.rawValue), Array(3...7))
+        XCTAssertEqual(PluginError(.invalidConfig, "bad").kind.rawValue, 7)
+        XCTAssertEqual(WorkerExitCode.hostCodesHelp,
+                       "0 stopped; 1 sergeant-worker missing or not startable; 3 module not found; 4 module not loadable;"
+                       + " 5 class not found; 6 ABI mismatch; 7 invalid worker configuration; 8 workers keep crashing at"
+                       + " start; 64 bad arguments")
     }
 }

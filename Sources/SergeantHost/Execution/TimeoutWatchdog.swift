@@ -34,7 +34,7 @@ extension WorkerProcess {
                 } catch {
                     logger.critical("could not record the timed out task: \(error)")
                 }
-                _exit(ChildExit.hardTimeout.rawValue)
+                _exit(WorkerExitCode.hardTimeout.rawValue)
             }
         }
     }

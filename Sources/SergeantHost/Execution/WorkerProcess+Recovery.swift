@@ -66,7 +66,7 @@ extension WorkerProcess {
     }
 
     /// Runs the on_timeout outcome of tasks a previous worker was ended over.
-    func handleTimedOutTasks() -> ChildExit? {
+    func handleTimedOutTasks() -> WorkerExitCode? {
         guard let broker = host.broker else { return nil }
         let tasks: [[UInt8]]
         do {

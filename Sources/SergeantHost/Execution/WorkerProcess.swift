@@ -7,26 +7,6 @@ import SergeantABI
 import SergeantBroker
 import SergeantCore
 
-// MARK: - ChildExit
-
-/// Exit codes a worker process reports to its supervisor.
-public enum ChildExit: Int32, Sendable {
-    /// Ran to its end of life (max_tasks_per_run): respawn.
-    case finished = 0
-    /// The plugin asked to be replaced: respawn.
-    case respawn = 10
-    /// The plugin asked every worker to stop.
-    case stop = 11
-    /// Stopped by SIGTERM/SIGINT after finishing its task.
-    case terminated = 12
-    /// The broker could not be reached or used.
-    case brokerFailure = 13
-    /// A task ran past its timeout plus the grace period; the worker ended itself and left
-    /// the task for the next worker's on_timeout.
-    case hardTimeout = 14
-}
-
-
 // MARK: - WorkerProcess
 
 /// One worker process: loads the plugin, reads its configuration, and runs the pull ->
@@ -90,12 +70,12 @@ public final class WorkerProcess {
             overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout)
         } catch {
             bootLogger.critical("\(error.description)")
-            return PluginError.Kind.invalidConfig.rawValue
+            return WorkerExitCode.invalidConfig.rawValue
         }
         // A worker never outlives its supervisor: if the supervisor dies (even by SIGKILL),
         // the kernel ends its workers and their in-flight tasks are recovered.
         _ = sergeant_set_parent_death_signal(SIGKILL)
-        if getppid() == 1 { return ChildExit.terminated.rawValue }  // the supervisor died before that
+        if getppid() == 1 { return WorkerExitCode.terminated.rawValue }  // the supervisor died before that
         let loaded: (config: WorkerConfig, host: HostContext, worker: PluginWorker, module: PluginModule)
         do {
             loaded = try load(modulePath: launch.modulePath, className: launch.className, overrides: overrides,
@@ -143,7 +123,7 @@ public final class WorkerProcess {
     func run() -> Int32 {
         let started = MonotonicClock.now
         let cpuStarted = cpuTime()
-        var exit = ChildExit.finished
+        var exit = WorkerExitCode.finished
         let initialized = worker.initialize()
         switch initialized.outcome {
         case .success:
@@ -177,7 +157,7 @@ public final class WorkerProcess {
         return exit.rawValue
     }
 
-    private func loop() -> ChildExit {
+    private func loop() -> WorkerExitCode {
         let runForever = config.maxTasksPerRun == 0
         var tasksLeft = config.maxTasksPerRun
         var idleSince = MonotonicClock.now
