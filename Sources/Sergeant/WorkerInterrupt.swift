@@ -4,32 +4,44 @@ import SergeantABI
 
 /// Control flow thrown out of `work` or a handler, as Python sergeant's `WorkerRetry`,
 /// `WorkerRequeue`, ... exceptions. ``Worker/retry(task:priority:consumableFrom:)`` and its
-/// siblings throw these; the SDK turns them into ABI status codes, never letting them
-/// unwind through C.
-public enum WorkerInterrupt: Error, Sendable, Equatable {
-    /// The task was pushed again with run_count + 1.
-    case retry
-    /// The task already ran max_retries times; it was not pushed again.
-    case maxRetries
-    /// The task was pushed again unchanged.
-    case requeue
-    /// Stop every worker of the supervisor.
-    case stop
-    /// Replace this worker process with a fresh one.
-    case respawn
-    /// The task ran past its timeout.
-    case timeout
+/// siblings throw these; the SDK returns the outcome each one wraps to the host as its
+/// status code, never letting them unwind through C.
+///
+/// ```swift
+/// do {
+///     try checkTimeout()
+/// } catch WorkerInterrupt.timeout {
+///     cleanUp()
+///     throw WorkerInterrupt.timeout
+/// }
+/// ```
+public struct WorkerInterrupt: Error, Sendable, Equatable, CustomDebugStringConvertible {
+    /// The outcome the call ends as.
+    let outcome: TaskOutcome
 
-    /// The ABI status this interrupt crosses the boundary as.
-    var status: PluginStatus {
-        switch self {
-        case .retry: return .retry
-        case .maxRetries: return .maxRetries
-        case .requeue: return .requeue
-        case .stop: return .stop
-        case .respawn: return .respawn
-        case .timeout: return .timeout
-        }
+    init(_ outcome: TaskOutcome) {
+        self.outcome = outcome
+    }
+
+    /// The task was pushed again with run_count + 1.
+    public static var retry: WorkerInterrupt { WorkerInterrupt(.retry) }
+    /// The task already ran max_retries times; it was not pushed again.
+    public static var maxRetries: WorkerInterrupt { WorkerInterrupt(.maxRetries) }
+    /// The task was pushed again unchanged.
+    public static var requeue: WorkerInterrupt { WorkerInterrupt(.requeue) }
+    /// Stop every worker of the supervisor.
+    public static var stop: WorkerInterrupt { WorkerInterrupt(.stop) }
+    /// Replace this worker process with a fresh one.
+    public static var respawn: WorkerInterrupt { WorkerInterrupt(.respawn) }
+    /// The task ran past its timeout.
+    public static var timeout: WorkerInterrupt { WorkerInterrupt(.timeout) }
+
+    /// The outcome's case (`retry`, `maxRetries`, ...), as the interrupt prints.
+    public var debugDescription: String { "\(outcome)" }
+
+    /// Lets `catch WorkerInterrupt.timeout` match a thrown interrupt.
+    public static func ~= (pattern: WorkerInterrupt, error: any Error) -> Bool {
+        (error as? WorkerInterrupt) == pattern
     }
 }
 

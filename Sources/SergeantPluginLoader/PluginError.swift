@@ -1,28 +1,15 @@
 // MARK: - PluginError
 
-/// Why a plugin could not be used. Each kind ends the supervisor with its own exit code.
+/// Why a plugin could not be used. Its kind is the exit code it ends the worker, and then
+/// the supervisor, with: one of the load failures of ``WorkerExitCode`` (3...7).
 public struct PluginError: Error, Sendable, CustomStringConvertible {
-    /// The kinds of failure.
-    public enum Kind: Int32, Sendable {
-        /// The path does not exist.
-        case moduleNotFound = 3
-        /// The file is not a loadable sergeant plugin.
-        case moduleNotLoadable = 4
-        /// The class is not exported.
-        case classNotFound = 5
-        /// The plugin speaks another ABI major version.
-        case abiMismatch = 6
-        /// The worker's configuration is unusable.
-        case invalidConfig = 7
-    }
-
-    /// The kind.
-    public let kind: Kind
+    /// The kind, as the exit code it ends the process with (`.classNotFound`, ...).
+    public let kind: WorkerExitCode
     /// What was wrong and what to do.
     public let message: String
 
     /// Creates an error.
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: WorkerExitCode, _ message: String) {
         self.kind = kind
         self.message = message
     }

@@ -30,7 +30,7 @@ open class PluginHost: @unchecked Sendable {
         table = .allocate(capacity: 1)
         var api = sergeant_host_api()
         api.size = ABITable.compiledSize(sergeant_host_api.self)
-        api.abi_version = PluginStatus.abiVersion
+        api.abi_version = ABIVersion.current
         api.log = { host, level, message, length in
             guard let host, let message else { return }
             let text = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)

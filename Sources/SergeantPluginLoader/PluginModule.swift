@@ -42,9 +42,9 @@ public final class PluginModule: @unchecked Sendable {
                 + " \(SERGEANT_PLUGIN_ABI_SYMBOL); link it against the Sergeant SDK")
         }
         let version = unsafeBitCast(versionSymbol, to: sergeant_plugin_abi_version_fn.self)()
-        guard version >> 16 == PluginStatus.abiVersion >> 16 else {
-            throw PluginError(.abiMismatch, "worker module \(path) was built for plugin ABI \(PluginStatus.versionString(version)),"
-                + " this host speaks \(PluginStatus.versionString(PluginStatus.abiVersion)); rebuild the plugin against this SDK")
+        guard version >> 16 == ABIVersion.current >> 16 else {
+            throw PluginError(.abiMismatch, "worker module \(path) was built for plugin ABI \(ABIVersion.string(version)),"
+                + " this host speaks \(ABIVersion.string(ABIVersion.current)); rebuild the plugin against this SDK")
         }
         guard let createSymbol = dlsym(handle, SERGEANT_PLUGIN_CREATE_SYMBOL) else {
             throw PluginError(.moduleNotLoadable, "worker module \(path) does not export \(SERGEANT_PLUGIN_CREATE_SYMBOL);"
@@ -74,19 +74,19 @@ public final class PluginModule: @unchecked Sendable {
         room.pointee.size = roomSize
         defer { room.deallocate() }
         let error = OutputBuffer()
-        let status = PluginStatus(code: error.withOutput { output in
+        let status = error.withOutput { output in
             className.withCString { create($0, host.api, room, output) }
-        })
+        }
         let (table, reported) = ABITable.read(UnsafeRawPointer(room), into: sergeant_worker_api())
         switch status {
-        case .ok:
+        case SERGEANT_OK:
             guard ABITable.covers(reported, \sergeant_worker_api.worker), table.worker != nil else {
                 throw PluginError(.moduleNotLoadable, "worker module \(path) returned an empty worker table")
             }
             return PluginWorker(table: table, host: host)
-        case .classNotFound:
+        case SERGEANT_CLASS_NOT_FOUND:
             throw PluginError(.classNotFound, "worker class '\(className)' not found in \(path): \(error.text)")
-        case .abiMismatch:
+        case SERGEANT_ABI_MISMATCH:
             throw PluginError(.abiMismatch, "worker module \(path) refused this host: \(error.text)")
         default:
             throw PluginError(.moduleNotLoadable, "worker module \(path) could not create '\(className)': \(error.text)")

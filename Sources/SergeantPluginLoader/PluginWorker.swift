@@ -20,12 +20,18 @@ public final class PluginWorker: @unchecked Sendable {
 
     /// The result of one call: its status, the message written on failure, and any value.
     public struct Result: Sendable {
-        /// The status the plugin returned.
-        public var status: PluginStatus
+        /// The status code the plugin returned.
+        public var status: sergeant_status
         /// The failure message, when there is one.
         public var message: String
         /// The msgpack value `work` returned (work only).
         public var value: [UInt8]
+
+        /// How the call ended.
+        public var outcome: TaskOutcome { TaskOutcome(status: status) }
+
+        /// The message, or `status NAME` when the plugin wrote none.
+        public var failureText: String { TaskOutcome.failureText(message, status: status) }
     }
 
     /// The worker's configuration, from the JSON document the plugin writes.
@@ -33,7 +39,7 @@ public final class PluginWorker: @unchecked Sendable {
         guard let function = table.config else { throw PluginError(.moduleNotLoadable, "the plugin provides no config function") }
         let output = OutputBuffer()
         let result = call { error in output.withOutput { function(table.worker, $0, error) } }
-        guard result.status == .ok else { throw PluginError(.invalidConfig, "generateConfig failed: \(result.message)") }
+        guard result.outcome == .success else { throw PluginError(.invalidConfig, "generateConfig failed: \(result.message)") }
         let config: WorkerConfig
         do {
             let json = try Value(json: output.text)
@@ -85,45 +91,32 @@ public final class PluginWorker: @unchecked Sendable {
         }
     }
 
-    /// Calls `on_success` with the value `work` returned.
-    public func onSuccess(_ task: [UInt8], value: [UInt8]) -> Result {
-        withTask(task) { bytes, length, error in
-            value.withUnsafeBufferPointer { table.on_success?(table.worker, bytes, length, $0.baseAddress, $0.count, error) }
-        }
-    }
-
-    /// Calls `on_failure` with the failure message.
-    public func onFailure(_ task: [UInt8], exception: String) -> Result {
-        withTask(task) { bytes, length, error in
-            exception.withCString { table.on_failure?(table.worker, bytes, length, $0, error) }
-        }
-    }
-
-    /// Calls the handler of a task event without arguments of its own.
-    public func on(_ event: TaskEvent, _ task: [UInt8]) -> Result {
+    /// Calls the handler of `outcome`: `on_success` with the `value` work returned,
+    /// `on_failure` with the `failure` text, the others with the task alone; respawn has no
+    /// handler and ends as success.
+    ///
+    /// ```swift
+    /// let result = worker.handle(.retry, task)  // on_retry
+    /// ```
+    public func handle(_ outcome: TaskOutcome, _ task: [UInt8], value: [UInt8] = [], failure: String = "") -> Result {
         let function: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafePointer<sergeant_output>?) -> sergeant_status)?
-        switch event {
+        switch outcome {
+        case .success:
+            return withTask(task) { bytes, length, error in
+                value.withUnsafeBufferPointer { table.on_success?(table.worker, bytes, length, $0.baseAddress, $0.count, error) }
+            }
+        case .failure:
+            return withTask(task) { bytes, length, error in
+                failure.withCString { table.on_failure?(table.worker, bytes, length, $0, error) }
+            }
         case .timeout: function = table.on_timeout
         case .retry: function = table.on_retry
         case .maxRetries: function = table.on_max_retries
         case .requeue: function = table.on_requeue
         case .stop: function = table.on_stop
+        case .respawn: function = nil
         }
         return withTask(task) { bytes, length, error in function?(table.worker, bytes, length, error) }
-    }
-
-    /// Handlers that take only the task.
-    public enum TaskEvent: Sendable {
-        /// on_timeout.
-        case timeout
-        /// on_retry.
-        case retry
-        /// on_max_retries.
-        case maxRetries
-        /// on_requeue.
-        case requeue
-        /// on_stop.
-        case stop
     }
 
     // MARK: Calling
@@ -133,7 +126,7 @@ public final class PluginWorker: @unchecked Sendable {
         var message: [[UInt8]] = []
         // A function the plugin does not provide is a handler that does nothing.
         let code = OutputBuffer.withOutput(into: &message) { body($0) } ?? SERGEANT_OK
-        return Result(status: PluginStatus(code: code), message: OutputBuffer.text(of: message), value: [])
+        return Result(status: code, message: OutputBuffer.text(of: message), value: [])
     }
 
     private func withTask(_ task: [UInt8],

@@ -24,9 +24,7 @@ struct SergeantHostCommand: ParsableCommand {
             Worker processes run sergeant-worker, which must be in the same directory as \
             sergeant-host.
 
-            Exit codes: 0 stopped; 1 sergeant-worker missing or not startable; 3 module not found; \
-            4 module not loadable; 5 class not found; 6 ABI mismatch; 7 invalid worker \
-            configuration; 8 workers keep crashing at start; 64 bad arguments.
+            Exit codes: \(WorkerExitCode.hostCodesHelp).
 
             Example:
               sergeant-host --worker-module=./libconsumer.so --worker-class=Worker --concurrent-workers=1

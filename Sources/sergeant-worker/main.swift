@@ -21,7 +21,7 @@ func usageError(_ message: String) -> Never {
     let text = Array(("sergeant-worker: \(message)\n"
                       + "usage: sergeant-worker --worker-module PATH --worker-class NAME (sergeant-host starts it)\n").utf8)
     _ = text.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    _exit(64)
+    _exit(WorkerExitCode.usage.rawValue)
 }
 
 let launch: WorkerLaunch

@@ -59,7 +59,7 @@ struct WorkerOptions: ParsableArguments {
             do {
                 return (try Broker(config: config, logger: logger, reconnectTimeout: retryFor), taskName ?? config.name)
             } catch {
-                throw CommandFailure(message: error.message, code: PluginError.Kind.invalidConfig.rawValue)
+                throw CommandFailure(message: error.message, code: WorkerExitCode.invalidConfig.rawValue)
             }
         } catch let error as PluginError {
             throw CommandFailure(message: error.message, code: error.kind.rawValue)

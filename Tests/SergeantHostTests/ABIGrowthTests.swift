@@ -39,25 +39,25 @@ final class ABIGrowthTests: XCTestCase {
 
     func testWorkerFromTheFutureLoadsAndRunsInTodaysHost() throws {
         let module = try PluginModule(path: try ProjectPaths.fixture("libfuture_worker.so"))
-        XCTAssertEqual(PluginStatus.versionString(module.abiVersion), "1.99")
+        XCTAssertEqual(ABIVersion.string(module.abiVersion), "1.99")
         let worker = try module.makeWorker(className: "FutureWorker", host: host(queue: "future_worker"))
         XCTAssertEqual(try worker.config().name, "future_worker")
         let result = worker.work(SergeantTask(kwargs: ["please": "push"]).messagePack())
-        XCTAssertEqual(result.status, .ok, result.message)
+        XCTAssertEqual(result.outcome, .success, result.message)
         // The plugin reports the room the host preset and what it wrote: its 656-byte table
         // was cut to the host's 144 bytes.
         XCTAssertEqual(try MessagePack.decode(result.value), [144, 144])
         XCTAssertEqual(try server.command("LLEN", "future_child"), ":1", "push_tasks went through the host")
-        XCTAssertEqual(worker.on(.retry, SergeantTask().messagePack()).status, .ok)
+        XCTAssertEqual(worker.handle(.retry, SergeantTask().messagePack()).outcome, .success)
     }
 
     func testWorkerBuiltAgainstTheFrozen10HeaderWorksInThe11Host() throws {
         let module = try PluginModule(path: try ProjectPaths.fixture("liblegacy_worker.so"))
-        XCTAssertEqual(PluginStatus.versionString(module.abiVersion), "1.0")
+        XCTAssertEqual(ABIVersion.string(module.abiVersion), "1.0")
         let worker = try module.makeWorker(className: "LegacyWorker", host: host(queue: "legacy_worker"))
         XCTAssertEqual(try worker.config().name, "legacy_worker")
         let result = worker.work(SergeantTask(kwargs: ["n": 1]).messagePack())
-        XCTAssertEqual(result.status, .ok, result.message)
+        XCTAssertEqual(result.outcome, .success, result.message)
         XCTAssertEqual(try server.command("LLEN", "legacy_child"), ":1")
     }
 

@@ -43,13 +43,13 @@ final class PluginModuleTests: XCTestCase {
         let host = HostContext(config: WorkerConfig(name: "c_worker"), broker: broker, logger: logger)
         let worker = try module.makeWorker(className: "CWorker", host: host)
         let ok = worker.work(SergeantTask(kwargs: ["n": 1]).messagePack())
-        XCTAssertEqual(ok.status, .ok)
+        XCTAssertEqual(ok.outcome, .success)
         let failed = worker.work(SergeantTask(kwargs: ["x": "fail"]).messagePack())
-        XCTAssertEqual(failed.status, .failure)
+        XCTAssertEqual(failed.outcome, .failure)
         XCTAssertEqual(failed.message, "the C worker was asked to fail")
         // The C worker pushes, counts and sets a key through the host's table, on the host's
         // connection to this Redis.
-        XCTAssertEqual(worker.work(SergeantTask(kwargs: ["x": "push"]).messagePack()).status, .ok)
+        XCTAssertEqual(worker.work(SergeantTask(kwargs: ["x": "push"]).messagePack()).outcome, .success)
         guard case .array(let side) = try inspector.command("LRANGE", "c_side", "0", "-1"), case .bytes(let pushed)? = side.first else {
             return XCTFail("the C worker's push did not reach Redis")
         }
@@ -57,7 +57,7 @@ final class PluginModuleTests: XCTestCase {
         XCTAssertEqual(try TaskEncoder().decode(pushed).kwargs, ["from": "c"])
         XCTAssertEqual(try inspector.command("GET", "c_count"), .bytes([0x01]), "the count it read through the host")
         // A handler the plugin does not provide is a handler that does nothing.
-        XCTAssertEqual(worker.on(.retry, SergeantTask().messagePack()).status, .ok)
+        XCTAssertEqual(worker.handle(.retry, SergeantTask().messagePack()).outcome, .success)
     }
 
     func testOutcomeDispatchFollowsAHandlerThatRetries() throws {

@@ -26,7 +26,7 @@ final class HostConnection: @unchecked Sendable {
 
     /// The host's ABI version (`major.minor`), for messages.
     var hostVersion: String {
-        ABITable.covers(hostTableSize, \sergeant_host_api.abi_version) ? PluginStatus.versionString(table.abi_version) : "unknown"
+        ABITable.covers(hostTableSize, \sergeant_host_api.abi_version) ? ABIVersion.string(table.abi_version) : "unknown"
     }
 
     /// The function `keyPath` of the host's table; throws ``HostFunctionUnavailable``,
@@ -42,15 +42,16 @@ final class HostConnection: @unchecked Sendable {
     /// Calls a host function that reports errors through an output; throws its message.
     @discardableResult
     func call(_ what: String, _ body: (UnsafeMutableRawPointer?, UnsafePointer<sergeant_output>) -> sergeant_status)
-        throws -> PluginStatus
+        throws -> TaskOutcome
     {
         let error = OutputBuffer()
-        let status = PluginStatus(code: error.withOutput { body(state, $0) })
-        switch status {
-        case .ok, .retry, .maxRetries, .requeue:
-            return status
+        let status = error.withOutput { body(state, $0) }
+        let outcome = TaskOutcome(status: status)
+        switch outcome {
+        case .success, .retry, .maxRetries, .requeue:
+            return outcome
         default:
-            throw WorkerError("\(what) failed: \(error.text.isEmpty ? "status \(status)" : error.text)")
+            throw WorkerError("\(what) failed: \(TaskOutcome.failureText(error.text, status: status))")
         }
     }
 

@@ -7,5 +7,5 @@ import SergeantABI
 /// Exported from every plugin that links the SDK; the host calls it before anything else.
 @_cdecl("sergeant_plugin_abi_version")
 public func sergeantPluginABIVersion() -> UInt32 {
-    PluginStatus.abiVersion
+    ABIVersion.current
 }

@@ -33,9 +33,9 @@ public func exportWorkers(
         return SERGEANT_INVALID
     }
     let host = HostConnection(api: hostAPI)
-    guard host.table.abi_version >> 16 == PluginStatus.abiVersion >> 16 else {
+    guard host.table.abi_version >> 16 == ABIVersion.current >> 16 else {
         write("the host speaks plugin ABI \(host.hostVersion), this plugin"
-              + " \(PluginStatus.versionString(PluginStatus.abiVersion)); rebuild the plugin against the host's SDK", to: error)
+              + " \(ABIVersion.string(ABIVersion.current)); rebuild the plugin against the host's SDK", to: error)
         return SERGEANT_ABI_MISMATCH
     }
     let name = String(cString: className)
@@ -59,7 +59,7 @@ enum WorkerTable {
     static func make(for worker: Worker) -> sergeant_worker_api {
         var table = sergeant_worker_api()
         table.size = ABITable.compiledSize(sergeant_worker_api.self)
-        table.abi_version = PluginStatus.abiVersion
+        table.abi_version = ABIVersion.current
         table.worker = Unmanaged.passRetained(worker).toOpaque()
         table.config = { instance, config, error in
             guard let worker = instance.map(WorkerTable.worker) else { return SERGEANT_INVALID }
@@ -142,7 +142,7 @@ enum WorkerTable {
             try body(worker(instance))
             return SERGEANT_OK
         } catch let interrupt as WorkerInterrupt {
-            return interrupt.status.rawValue
+            return interrupt.outcome.status
         } catch let failure {
             write(Worker.failureText(of: failure), to: error)
             return SERGEANT_FAILURE

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 extension WorkerProcess {
     // MARK: Timeouts
@@ -35,7 +36,7 @@ extension WorkerProcess {
                 } catch {
                     logger.critical("could not record the timed out task: \(error)")
                 }
-                _exit(ChildExit.hardTimeout.rawValue)
+                _exit(WorkerExitCode.hardTimeout.rawValue)
             }
         }
     }

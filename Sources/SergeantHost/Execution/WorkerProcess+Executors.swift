@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import Logging
+import SergeantABI
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 extension WorkerProcess {
     // MARK: Executors

@@ -2,8 +2,10 @@
 import Glibc
 #endif
 import Logging
+import SergeantABI
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 extension WorkerProcess {
     // MARK: At-least-once
@@ -67,7 +69,7 @@ extension WorkerProcess {
     }
 
     /// Runs the on_timeout outcome of tasks a previous worker was ended over.
-    func handleTimedOutTasks() -> ChildExit? {
+    func handleTimedOutTasks() -> WorkerExitCode? {
         let broker = host.broker
         let tasks: [[UInt8]]
         do {

@@ -8,26 +8,6 @@ import SergeantBroker
 import SergeantCore
 import SergeantPluginLoader
 
-// MARK: - ChildExit
-
-/// Exit codes a worker process reports to its supervisor.
-public enum ChildExit: Int32, Sendable {
-    /// Ran to its end of life (max_tasks_per_run): respawn.
-    case finished = 0
-    /// The plugin asked to be replaced: respawn.
-    case respawn = 10
-    /// The plugin asked every worker to stop.
-    case stop = 11
-    /// Stopped by SIGTERM/SIGINT after finishing its task.
-    case terminated = 12
-    /// The broker could not be reached or used.
-    case brokerFailure = 13
-    /// A task ran past its timeout plus the grace period; the worker ended itself and left
-    /// the task for the next worker's on_timeout.
-    case hardTimeout = 14
-}
-
-
 // MARK: - WorkerProcess
 
 /// One worker process: loads the plugin, reads its configuration, and runs the pull ->
@@ -92,12 +72,12 @@ public final class WorkerProcess {
             overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout ?? 30)
         } catch {
             bootLogger.critical("\(error)")
-            return PluginError.Kind.invalidConfig.rawValue
+            return WorkerExitCode.invalidConfig.rawValue
         }
         // A worker never outlives its supervisor: if the supervisor dies (even by SIGKILL),
         // the kernel ends its workers and their in-flight tasks are recovered.
         _ = sergeant_set_parent_death_signal(SIGKILL)
-        if getppid() == 1 { return ChildExit.terminated.rawValue }  // the supervisor died before that
+        if getppid() == 1 { return WorkerExitCode.terminated.rawValue }  // the supervisor died before that
         let loaded: (config: WorkerConfig, host: HostContext, worker: PluginWorker, module: PluginModule)
         do {
             loaded = try load(modulePath: launch.modulePath, className: launch.className, overrides: overrides,
@@ -150,8 +130,9 @@ public final class WorkerProcess {
     func run() -> Int32 {
         let started = MonotonicClock.now
         let cpuStarted = cpuTime()
-        var exit = ChildExit.finished
-        switch TaskOutcome(worker.initialize()) {
+        var exit = WorkerExitCode.finished
+        let initialized = worker.initialize()
+        switch initialized.outcome {
         case .success:
             startWatchdog()
             startHeartbeat()
@@ -162,13 +143,14 @@ public final class WorkerProcess {
             exit = .respawn
         case .stop:
             exit = .stop
-        case .failure(let message):
-            logger.error("initialize has failed: \(message)")
+        case .failure:
+            logger.error("initialize has failed: \(initialized.failureText)")
         default:
             break
         }
-        switch TaskOutcome(worker.finalize()) {
-        case .failure(let message): logger.error("finalize has failed: \(message)")
+        let finalized = worker.finalize()
+        switch finalized.outcome {
+        case .failure: logger.error("finalize has failed: \(finalized.failureText)")
         case .stop: exit = .stop
         case .respawn where exit == .finished: exit = .respawn
         default: break
@@ -182,7 +164,7 @@ public final class WorkerProcess {
         return exit.rawValue
     }
 
-    private func loop() -> ChildExit {
+    private func loop() -> WorkerExitCode {
         let runForever = config.maxTasksPerRun == 0
         var tasksLeft = config.maxTasksPerRun
         var idleSince = MonotonicClock.now
@@ -220,8 +202,9 @@ public final class WorkerProcess {
                     if let starvation = config.starvation, idle - starvationReported >= starvation.timeWithNoTasks {
                         starvationReported = idle
                         if config.logging.events.onStarvation { logger.warning("worker is starving") }
-                        if case .failure(let message) = TaskOutcome(worker.onStarvation(idle)) {
-                            logger.error("on_starvation handler has failed: \(message)")
+                        let starved = worker.onStarvation(idle)
+                        if starved.outcome == .failure {
+                            logger.error("on_starvation handler has failed: \(starved.failureText)")
                         }
                     }
                 }
@@ -253,21 +236,5 @@ public final class WorkerProcess {
 
     private func format(_ value: Double) -> String {
         String(Double(Int(value * 1000)) / 1000)
-    }
-}
-
-extension TaskOutcome {
-    /// Short name used in summaries.
-    var name: String {
-        switch self {
-        case .success: return "success"
-        case .failure: return "failure"
-        case .timeout: return "timeout"
-        case .retry: return "retry"
-        case .maxRetries: return "max_retries"
-        case .requeue: return "requeue"
-        case .stop: return "stop"
-        case .respawn: return "respawn"
-        }
     }
 }

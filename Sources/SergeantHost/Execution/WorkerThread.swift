@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import SergeantBroker
 import SergeantCore
+import SergeantPluginLoader
 
 // MARK: - WorkerThread
 

@@ -39,7 +39,7 @@ public final class HostContext: PluginHost, @unchecked Sendable {
     }
 
     /// Worker.retry: run_count + 1 and push, unless max_retries is reached.
-    func retry(_ bytes: [UInt8], priority: TaskPriority, consumableFrom: Double?) throws -> PluginStatus {
+    func retry(_ bytes: [UInt8], priority: TaskPriority, consumableFrom: Double?) throws -> TaskOutcome {
         var task = try SergeantTask(messagePack: bytes)
         if config.maxRetries > 0 && config.maxRetries <= task.runCount { return .maxRetries }
         task.runCount += 1
@@ -55,10 +55,10 @@ public final class HostContext: PluginHost, @unchecked Sendable {
 
     /// Runs a host operation for the plugin, turning a thrown error into a message.
     static func perform(_ host: UnsafeMutableRawPointer?, _ error: UnsafePointer<sergeant_output>?,
-                        _ body: (HostContext) throws -> PluginStatus) -> sergeant_status {
+                        _ body: (HostContext) throws -> TaskOutcome) -> sergeant_status {
         guard host != nil else { return SERGEANT_INVALID }
         do {
-            return try body(context(host)).rawValue
+            return try body(context(host)).status
         } catch let failure {
             write(String(describing: failure), to: error)
             return SERGEANT_FAILURE
@@ -97,7 +97,7 @@ public final class HostContext: PluginHost, @unchecked Sendable {
                 try context.broker.push(encodedTasks: tasks, queue: context.queue(name),
                                                  priority: HostContext.priority(priority),
                                                  consumableFrom: HostContext.delay(consumableFrom))
-                return .ok
+                return .success
             }
         }
         table.get_next_tasks = { host, name, count, tasks, error in
@@ -107,19 +107,19 @@ public final class HostContext: PluginHost, @unchecked Sendable {
                     context.logger.error("a task could not be decoded and was set aside in \(KeySpace(queue: context.queue(name)).dead): \(reason)")
                 }
                 for task in popped.tasks { write(task.messagePack, to: tasks) }
-                return .ok
+                return .success
             }
         }
         table.purge_tasks = { host, name, error in
             HostContext.perform(host, error) { context in
                 try context.broker.purge(queue: context.queue(name))
-                return .ok
+                return .success
             }
         }
         table.number_of_enqueued_tasks = { host, name, includeDelayed, count, error in
             HostContext.perform(host, error) { context in
                 count?.pointee = Int64(try context.broker.count(queue: context.queue(name), includeDelayed: includeDelayed != 0))
-                return .ok
+                return .success
             }
         }
         table.retry = { host, task, length, priority, consumableFrom, error in
@@ -141,54 +141,54 @@ public final class HostContext: PluginHost, @unchecked Sendable {
                 let taken = try context.broker.acquireLock(String(cString: name!), timeout: timeout,
                                                                      checkInterval: checkInterval, ttl: Int(ttl))
                 acquired?.pointee = taken ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_release = { host, name, released, error in
             HostContext.perform(host, error) { context in
                 released?.pointee = try context.broker.releaseLock(String(cString: name!)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_is_locked = { host, name, locked, error in
             HostContext.perform(host, error) { context in
                 locked?.pointee = try context.broker.isLocked(String(cString: name!)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_set_ttl = { host, name, ttl, wasSet, error in
             HostContext.perform(host, error) { context in
                 wasSet?.pointee = try context.broker.setLockTTL(String(cString: name!), ttl: Int(ttl)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.lock_get_ttl = { host, name, ttl, error in
             HostContext.perform(host, error) { context in
                 ttl?.pointee = Int64(try context.broker.lockTTL(String(cString: name!)) ?? -1)
-                return .ok
+                return .success
             }
         }
         table.key_set = { host, name, value, length, wasNew, error in
             HostContext.perform(host, error) { context in
                 wasNew?.pointee = try context.broker.setKey(String(cString: name!), messagePack: HostContext.bytes(value, length)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.key_get = { host, name, value, found, error in
             HostContext.perform(host, error) { context in
                 guard let bytes = try context.broker.getKey(String(cString: name!)) else {
                     found?.pointee = 0
-                    return .ok
+                    return .success
                 }
                 write(bytes, to: value)
                 found?.pointee = 1
-                return .ok
+                return .success
             }
         }
         table.key_delete = { host, name, deleted, error in
             HostContext.perform(host, error) { context in
                 deleted?.pointee = try context.broker.deleteKey(String(cString: name!)) ? 1 : 0
-                return .ok
+                return .success
             }
         }
         table.is_timed_out = { host in

@@ -46,12 +46,10 @@ public final class Supervisor {
     private let logger: Logger
     private var children: [pid_t: Child] = [:]
     private var stopping = false
-    private var exitCode: Int32 = 0
+    private var exitCode = WorkerExitCode.finished
     private var quickFailures = 0
     /// Consecutive deaths within a second of starting after which the supervisor gives up.
     static let maxQuickFailures = 5
-    /// Exit code of a supervisor that gave up on a crash-looping plugin.
-    public static let crashLoopExitCode: Int32 = 8
     private var spawned = 0
     private let nonce = "\(hostName())-\(getpid())"
 
@@ -75,13 +73,13 @@ public final class Supervisor {
             let received = sigtimedwait(&signals, &info, &wait)
             if received == SIGTERM || received == SIGINT {
                 if !stopping { logger.info("supervisor received signal \(received), stopping the workers") }
-                beginStop(code: 0)
+                beginStop(.finished)
             }
             reap()
             enforceLimits()
         }
         logger.info("supervisor has stopped")
-        return exitCode
+        return exitCode.rawValue
     }
 
     // MARK: Children
@@ -103,7 +101,7 @@ public final class Supervisor {
             pid = try spawner.spawn()
         } catch {
             logger.critical("cannot start a worker process: \(error.reason)")
-            beginStop(code: 1)
+            beginStop(.spawnFailed)
             return
         }
         children[pid] = Child(id: id, started: MonotonicClock.now)
@@ -112,60 +110,45 @@ public final class Supervisor {
 
     private func reap() {
         for pid in Array(children.keys) {
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            guard result == pid else { continue }
+            guard let status = ExitStatus.reap(pid) else { continue }
             let child = children.removeValue(forKey: pid)!
             handleExit(pid: pid, status: status, child: child)
         }
     }
 
-    private func handleExit(pid: pid_t, status: Int32, child: Child) {
-        let signaled = (status & 0x7f) != 0
-        let code = signaled ? -1 : (status >> 8) & 0xff
+    /// Logs how a worker ended and does what ``WorkerExitCode/supervisorResponse`` says.
+    private func handleExit(pid: pid_t, status: ExitStatus, child: Child) {
         let lived = MonotonicClock.now - child.started
         if stopping {
             logger.info("worker \(pid) has stopped")
             return
         }
-        if signaled {
-            logger.error("worker \(pid) was killed by signal \(status & 0x7f); respawning")
-        } else {
-            switch code {
-            case ChildExit.finished.rawValue:
-                logger.info("worker \(pid) has finished its run; respawning")
-            case ChildExit.respawn.rawValue:
-                logger.info("worker \(pid) asked to respawn")
-            case ChildExit.stop.rawValue:
-                logger.info("worker \(pid) asked to stop; stopping every worker")
-                beginStop(code: 0)
-                return
-            case ChildExit.terminated.rawValue where child.replacing:
-                break
-            case ChildExit.hardTimeout.rawValue:
-                logger.error("worker \(pid) ended itself over a task past its timeout and grace period; respawning")
-            case PluginError.Kind.moduleNotFound.rawValue...PluginError.Kind.invalidConfig.rawValue:
-                logger.critical("worker \(pid) could not load the plugin (reason above); stopping")
-                beginStop(code: code)
-                return
-            default:
-                logger.error("worker \(pid) ended abnormally with exit code \(code); respawning")
-            }
+        let exit = status.signal == nil ? WorkerExitCode(rawValue: status.code) : nil
+        if let signal = status.signal {
+            logger.error("worker \(pid) was killed by signal \(signal); respawning")
+        } else if let report = exit?.supervisorReport {
+            logger.log(level: report.level, "worker \(pid) \(report.text)")
+        } else if !(exit == .terminated && child.replacing) {
+            // Replaced over its memory use, it ends as told; otherwise someone else ended it.
+            logger.error("worker \(pid) ended abnormally with exit code \(status.code); respawning")
+        }
+        let response = exit?.supervisorResponse ?? .respawnAfterFailure
+        if case .stopAll(let code) = response {
+            beginStop(code)
+            return
         }
         // A worker that keeps dying at once must not spin the machine: back off.
-        let abnormal = signaled || ![ChildExit.finished.rawValue, ChildExit.respawn.rawValue, ChildExit.terminated.rawValue,
-                                      ChildExit.hardTimeout.rawValue].contains(code)
-        quickFailures = abnormal && lived < 1 ? quickFailures + 1 : 0
+        quickFailures = response == .respawnAfterFailure && lived < 1 ? quickFailures + 1 : 0
         if quickFailures >= Self.maxQuickFailures {
-            logger.critical("workers died within a second of starting \(quickFailures) times in a row (last: \(signaled ? "signal \(status & 0x7f)" : "exit code \(code)")); the plugin crashes before it can work, giving up. Run one worker by hand to see why")
-            beginStop(code: Self.crashLoopExitCode)
+            logger.critical("workers died within a second of starting \(quickFailures) times in a row (last: \(status.signal.map { "signal \($0)" } ?? "exit code \(status.code)")); the plugin crashes before it can work, giving up. Run one worker by hand to see why")
+            beginStop(.crashLoop)
             return
         }
         if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
         spawn(replacing: child.id)
     }
 
-    private func beginStop(code: Int32) {
+    private func beginStop(_ code: WorkerExitCode) {
         if !stopping { exitCode = code }
         stopping = true
         let deadline = MonotonicClock.now + options.gracePeriod
