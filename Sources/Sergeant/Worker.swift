@@ -1,6 +1,6 @@
 import Logging
 import SergeantABI
-@_exported import SergeantCore
+import SergeantCore
 
 // MARK: - Worker
 
@@ -151,6 +151,16 @@ open class Worker {
         try checkTimeout()
         if shouldStop { throw WorkerInterrupt.stop }
     }
+
+    // MARK: Time
+
+    /// The current wall-clock time in seconds since 1970, with sub-second precision, as
+    /// Python's `time.time()`: the unit of `consumableFrom` and ``SergeantTask/date``.
+    ///
+    /// ```swift
+    /// try pushTask(kwargs: ["type": "delayed"], consumableFrom: Self.unixTime() + 5)
+    /// ```
+    public static func unixTime() -> Double { SergeantCore.unixTime() }
 
     // MARK: Broker
 

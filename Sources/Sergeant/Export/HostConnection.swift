@@ -3,8 +3,9 @@ import SergeantCore
 
 // MARK: - HostConnection
 
-/// The plugin's handle on the host's function table: every broker operation of a worker
-/// goes through it, so it runs on the host's connections.
+/// The plugin's end of `sergeant_host_api`: the SDK calls the host's functions through it
+/// (the host's end of that table is SergeantHost's `HostContext`). Every broker operation of
+/// a worker goes through it, so it runs on the host's connections.
 ///
 /// The table is read by the growth rule (sergeant_plugin.h, TABLES): only the `size` bytes
 /// the host reports are copied, so a host older than this SDK is never read past its end,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SergeantABI
+import SergeantCore
 
 // MARK: - Exporting worker classes
 
@@ -53,8 +54,9 @@ public func exportWorkers(
 
 // MARK: - WorkerTable
 
-/// Builds the C function table of one worker instance. Every entry catches whatever the
-/// Swift code throws and turns it into a status code and a message.
+/// The plugin's end of `sergeant_worker_api`: builds the C function table of one worker
+/// instance, which the host calls (the host's end is SergeantHost's `PluginWorker`). Every
+/// entry catches whatever the Swift code throws and turns it into a status code and a message.
 enum WorkerTable {
     static func make(for worker: Worker) -> sergeant_worker_api {
         var table = sergeant_worker_api()
