@@ -237,7 +237,7 @@ open class Worker {
 
     /// A lock named `name`, shared by every worker on the broker.
     public func lock(_ name: String) -> Lock {
-        Lock(name: name, worker: self)
+        Lock(name: name, link: link)
     }
 
     // MARK: Keys
@@ -279,10 +279,7 @@ open class Worker {
     }
 
     func attached() throws -> HostConnection {
-        guard let host else {
-            throw WorkerError("this worker is not running inside sergeant-host; broker calls need the host")
-        }
-        return host
+        try link.requireConnection()
     }
 }
 

@@ -28,6 +28,14 @@ final class HostLink: @unchecked Sendable {
     /// The host's connection; nil until ``attach(_:)``.
     var connection: HostConnection? { lock.withLock { attached } }
 
+    /// The host's connection; throws when the worker runs outside sergeant-host.
+    func requireConnection() throws -> HostConnection {
+        guard let connection else {
+            throw WorkerError("this worker is not running inside sergeant-host; broker calls need the host")
+        }
+        return connection
+    }
+
     /// Attaches the host and writes the lines logged so far to it, in order.
     func attach(_ connection: HostConnection) {
         lock.withLock {
