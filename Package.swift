@@ -41,9 +41,9 @@ let package = Package(
         ),
         /// Linux headers the Glibc module lacks (prctl), for the host only.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
-        .target(name: "CSergeantPlugin", path: "Sources/CSergeantPlugin"),
+        .target(name: "CSergeantABI", path: "Sources/CSergeantABI"),
         /// Swift helpers over the C ABI, linked into both the host and every plugin.
-        .target(name: "SergeantABI", dependencies: ["CSergeantPlugin"]),
+        .target(name: "SergeantABI", dependencies: ["CSergeantABI"]),
 
         // MARK: Libraries
         /// Values, tasks, msgpack, the configuration and the log format: linked into every

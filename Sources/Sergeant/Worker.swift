@@ -38,7 +38,7 @@ open class Worker {
     let link = HostLink()
 
     /// The host's connection; nil until the host is attached.
-    var host: HostConnection? { link.connection }
+    var host: HostAPIClient? { link.connection }
 
     /// The trace id of the task whose `work` runs on the current thread, inherited by pushed
     /// tasks (a thread's own state: cheaper per task than a task-local value).
@@ -278,7 +278,7 @@ open class Worker {
         return deleted != 0
     }
 
-    func attached() throws -> HostConnection {
+    func attached() throws -> HostAPIClient {
         try link.requireConnection()
     }
 }
