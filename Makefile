@@ -32,11 +32,11 @@ examples: deps
 
 fixtures: deps
 	@mkdir -p $(FIXTURES)
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantPlugin/include Tests/Fixtures/future_worker.c -o $(FIXTURES)/libfuture_worker.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/future_worker.c -o $(FIXTURES)/libfuture_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/legacy_worker.c -o $(FIXTURES)/liblegacy_worker.so
 	$(CC) -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/abi10_host.c -o $(FIXTURES)/abi10-host -ldl
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so

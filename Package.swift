@@ -41,18 +41,23 @@ let package = Package(
         ),
         /// Linux headers the Glibc module lacks (prctl), for the host only.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
-        .target(name: "CSergeantPlugin", path: "Sources/CSergeantPlugin"),
+        .target(name: "CSergeantABI", path: "Sources/CSergeantABI"),
         /// Swift helpers over the C ABI, linked into both the host and every plugin.
-        .target(name: "SergeantABI", dependencies: ["CSergeantPlugin", "SergeantCore"]),
+        .target(name: "SergeantABI", dependencies: ["CSergeantABI", "SergeantCore"]),
 
         // MARK: Libraries
+        /// Values, tasks, msgpack, the configuration and the log format: linked into every
+        /// plugin, so it links no compression library.
         .target(
             name: "SergeantCore",
             dependencies: [
-                "CCompression",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// The four compressors (zlib, gzip, bzip2, lzma) and the TaskEncoder that applies them:
+        /// for the broker, the host and the command line, never for a plugin.
+        .target(name: "SergeantCompression", dependencies: ["SergeantCore", "CCompression"]),
+        /// The SDK: what a plugin sees is listed in Sources/Sergeant/Exports.swift.
         .target(
             name: "Sergeant",
             dependencies: [
@@ -65,6 +70,7 @@ let package = Package(
             name: "SergeantBroker",
             dependencies: [
                 "SergeantCore",
+                "SergeantCompression",
                 "CHiredis",
                 "CCompression",
                 "CSQLite",
@@ -98,11 +104,13 @@ let package = Package(
             dependencies: [
                 "SergeantHost",
                 "SergeantPluginLoader",
+                "SergeantCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         /// No ArgumentParser here: it would load FoundationEssentials into every worker process.
-        .executableTarget(name: "sergeant-worker", dependencies: ["SergeantHost", "SergeantPluginLoader"]),
+        .executableTarget(name: "sergeant-worker", dependencies: ["SergeantHost", "SergeantPluginLoader", "SergeantCore"]),
         .executableTarget(
             name: "sergeant",
             dependencies: [
@@ -119,8 +127,11 @@ let package = Package(
             name: "sergeant-bench",
             dependencies: [
                 "SergeantBroker",
+                "SergeantCompression",
+                "SergeantCore",
                 "SergeantTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -129,6 +140,7 @@ let package = Package(
             name: "sergeant-chaos",
             dependencies: [
                 "SergeantBroker",
+                "SergeantCompression",
                 "SergeantCore",
                 "SergeantTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -139,11 +151,23 @@ let package = Package(
         // MARK: Tests
         /// Real services for tests: a redis-server on a free port, paths of built plugins.
         .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
-        .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore", "SergeantTestSupport"]),
-        .testTarget(name: "SergeantBrokerTests", dependencies: ["SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
-        .testTarget(name: "SergeantHostTests", dependencies: ["SergeantHost", "SergeantPluginLoader", "SergeantABI", "SergeantBroker", "SergeantCore", "SergeantTestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantPluginLoader", "SergeantTestSupport"]),
+        .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore", "SergeantCompression", "SergeantTestSupport"]),
+        .testTarget(
+            name: "SergeantBrokerTests",
+            dependencies: ["SergeantBroker", "SergeantCompression", "SergeantCore", "SergeantTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SergeantHostTests",
+            dependencies: ["SergeantHost", "SergeantPluginLoader", "SergeantABI", "SergeantBroker", "SergeantCompression", "SergeantCore",
+                           "SergeantTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["SergeantCore", "SergeantCompression", "SergeantBroker", "SergeantPluginLoader", "SergeantTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         /// Python sergeant 0.27 (.venv-sergeant/, scripts/python-venv.sh) against the Swift side, through real processes.
-        .testTarget(name: "InteropTests", dependencies: ["SergeantCore", "SergeantBroker", "SergeantHost", "SergeantTestSupport"]),
+        .testTarget(name: "InteropTests", dependencies: ["SergeantCore", "SergeantTestSupport"]),
     ]
 )

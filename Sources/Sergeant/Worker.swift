@@ -1,6 +1,6 @@
 import Logging
 import SergeantABI
-@_exported import SergeantCore
+import SergeantCore
 
 // MARK: - Worker
 
@@ -38,7 +38,7 @@ open class Worker {
     let link = HostLink()
 
     /// The host's connection; nil until the host is attached.
-    var host: HostConnection? { link.connection }
+    var host: HostAPIClient? { link.connection }
 
     /// The trace id of the task whose `work` runs on the current thread, inherited by pushed
     /// tasks (a thread's own state: cheaper per task than a task-local value).
@@ -152,6 +152,16 @@ open class Worker {
         if shouldStop { throw WorkerInterrupt.stop }
     }
 
+    // MARK: Time
+
+    /// The current wall-clock time in seconds since 1970, with sub-second precision, as
+    /// Python's `time.time()`: the unit of `consumableFrom` and ``SergeantTask/date``.
+    ///
+    /// ```swift
+    /// try pushTask(kwargs: ["type": "delayed"], consumableFrom: Self.unixTime() + 5)
+    /// ```
+    public static func unixTime() -> Double { SergeantCore.unixTime() }
+
     // MARK: Broker
 
     /// Pushes one task built from `kwargs` (a map) to this worker's queue or to `taskName`'s.
@@ -227,7 +237,7 @@ open class Worker {
 
     /// A lock named `name`, shared by every worker on the broker.
     public func lock(_ name: String) -> Lock {
-        Lock(name: name, worker: self)
+        Lock(name: name, link: link)
     }
 
     // MARK: Keys
@@ -268,11 +278,8 @@ open class Worker {
         return deleted != 0
     }
 
-    func attached() throws -> HostConnection {
-        guard let host else {
-            throw WorkerError("this worker is not running inside sergeant-host; broker calls need the host")
-        }
-        return host
+    func attached() throws -> HostAPIClient {
+        try link.requireConnection()
     }
 }
 

@@ -1,4 +1,4 @@
-@_exported import CSergeantPlugin
+@_exported import CSergeantABI
 
 // MARK: - ABIVersion
 

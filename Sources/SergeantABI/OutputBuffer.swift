@@ -9,23 +9,23 @@
 ///
 /// Calls made per task use ``withOutput(into:_:)`` instead, which allocates nothing unless
 /// the other side writes.
-public final class OutputBuffer {
+package final class OutputBuffer {
     /// Items received, in order.
-    public private(set) var items: [[UInt8]] = []
+    package private(set) var items: [[UInt8]] = []
 
     /// Creates an empty buffer.
-    public init() {}
+    package init() {}
 
     /// All items joined, read as UTF-8 text (error messages, JSON).
-    public var text: String { Self.text(of: items) }
+    package var text: String { Self.text(of: items) }
 
     /// Runs `body` with a `sergeant_output` that appends to this buffer.
-    public func withOutput<T>(_ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
+    package func withOutput<T>(_ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
         try Self.withOutput(into: &items, body)
     }
 
     /// Runs `body` with a `sergeant_output` that appends each item written to `items`.
-    public static func withOutput<T>(into items: inout [[UInt8]], _ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
+    package static func withOutput<T>(into items: inout [[UInt8]], _ body: (UnsafePointer<sergeant_output>) throws -> T) rethrows -> T {
         try withUnsafeMutablePointer(to: &items) { pointer in
             var output = sergeant_output(
                 write: { context, bytes, length in
@@ -39,7 +39,7 @@ public final class OutputBuffer {
     }
 
     /// Items joined, read as UTF-8 text.
-    public static func text(of items: [[UInt8]]) -> String {
+    package static func text(of items: [[UInt8]]) -> String {
         switch items.count {
         case 0: return ""
         case 1: return String(decoding: items[0], as: UTF8.self)
@@ -51,7 +51,7 @@ public final class OutputBuffer {
 // MARK: - Writing to an output
 
 /// Writes bytes to an output the other side gave; nothing happens when it is NULL.
-public func write(_ bytes: [UInt8], to output: UnsafePointer<sergeant_output>?) {
+package func write(_ bytes: [UInt8], to output: UnsafePointer<sergeant_output>?) {
     guard let output else { return }
     bytes.withUnsafeBufferPointer { buffer in
         output.pointee.write(output.pointee.context, buffer.baseAddress, buffer.count)
@@ -59,6 +59,6 @@ public func write(_ bytes: [UInt8], to output: UnsafePointer<sergeant_output>?) 
 }
 
 /// Writes a UTF-8 message to an output the other side gave; nothing happens when it is NULL.
-public func write(_ message: String, to output: UnsafePointer<sergeant_output>?) {
+package func write(_ message: String, to output: UnsafePointer<sergeant_output>?) {
     write(Array(message.utf8), to: output)
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Logging
+import SergeantCompression
 import SergeantCore
 
 // MARK: - Broker

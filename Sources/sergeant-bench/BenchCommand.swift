@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SergeantBroker
+import SergeantCompression
 import SergeantCore
 import SergeantTestSupport
 

@@ -1,5 +1,6 @@
 import Foundation
 import SergeantBroker
+import SergeantCompression
 import SergeantCore
 
 // MARK: - Report

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SergeantBroker
+import SergeantCompression
 import SergeantCore
 import SergeantTestSupport
 

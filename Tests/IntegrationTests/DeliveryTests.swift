@@ -1,5 +1,6 @@
 import Logging
 import SergeantBroker
+import SergeantCompression
 import SergeantCore
 import SergeantTestSupport
 import XCTest

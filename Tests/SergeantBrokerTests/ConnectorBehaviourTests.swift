@@ -3,6 +3,7 @@ import Logging
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// What every ``QueueConnector`` does the same way, run once per connector: the subclasses

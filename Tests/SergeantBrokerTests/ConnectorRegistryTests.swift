@@ -3,6 +3,7 @@ import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
 @testable import SergeantCore
+import SergeantCompression
 
 /// A connector type is a name and one registration; optional abilities are declared by
 /// conformance and read back as capabilities.

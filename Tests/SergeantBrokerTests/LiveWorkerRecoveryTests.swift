@@ -2,6 +2,7 @@ import Logging
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// Recovery takes only the in-flight records of workers that are provably dead: a worker is

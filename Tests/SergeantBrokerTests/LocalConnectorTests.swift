@@ -3,6 +3,7 @@ import Logging
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// The shared connector behaviour on the local connector (a fresh SQLite file per test), plus

@@ -2,6 +2,7 @@ import Logging
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// The shared connector behaviour, plus what only Redis has (reconnects, passwords, sergeant's

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import SergeantCompression
 @testable import SergeantCore
 
 final class CompressorTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+@testable import SergeantCompression
 @testable import SergeantCore
 
 final class MessagePackTests: XCTestCase {

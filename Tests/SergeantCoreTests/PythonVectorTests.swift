@@ -1,6 +1,7 @@
 import Foundation
 import SergeantTestSupport
 import XCTest
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// Task bytes written by Python sergeant 0.27 (every compressor) must decode to the values

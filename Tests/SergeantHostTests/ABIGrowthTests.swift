@@ -3,6 +3,7 @@ import SergeantTestSupport
 import XCTest
 import SergeantABI
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 @testable import SergeantHost
 @testable import SergeantPluginLoader

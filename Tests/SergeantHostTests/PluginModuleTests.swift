@@ -2,6 +2,7 @@ import Logging
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 @testable import SergeantHost
 @testable import SergeantPluginLoader

@@ -5,11 +5,11 @@ import Glibc
 // MARK: - Mutex
 
 /// A pthread mutex usable from synchronous code on any thread.
-public final class Mutex: @unchecked Sendable {
+package final class Mutex: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     /// Creates an unlocked mutex.
-    public init() {
+    package init() {
         pthread_mutex_init(mutex, nil)
     }
 
@@ -19,17 +19,17 @@ public final class Mutex: @unchecked Sendable {
     }
 
     /// Locks.
-    public func lock() {
+    package func lock() {
         pthread_mutex_lock(mutex)
     }
 
     /// Unlocks.
-    public func unlock() {
+    package func unlock() {
         pthread_mutex_unlock(mutex)
     }
 
     /// Runs `body` while holding the lock.
-    public func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+    package func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         lock()
         defer { unlock() }
         return try body()

@@ -91,7 +91,7 @@ public enum LogLevel: Int, Codable, Sendable, Hashable, Comparable, CaseIterable
     case critical = 50
 
     /// The name Python's logging prints.
-    public var name: String {
+    package var name: String {
         switch self {
         case .debug: return "DEBUG"
         case .info: return "INFO"
@@ -102,12 +102,12 @@ public enum LogLevel: Int, Codable, Sendable, Hashable, Comparable, CaseIterable
     }
 
     /// The nearest level for a raw number (the ABI carries numbers).
-    public init(number: Int) {
+    package init(number: Int) {
         self = LogLevel.allCases.last { $0.rawValue <= number } ?? .debug
     }
 
     /// The swift-log level.
-    public var loggerLevel: Logger.Level {
+    package var loggerLevel: Logger.Level {
         switch self {
         case .debug: return .debug
         case .info: return .info
@@ -118,7 +118,7 @@ public enum LogLevel: Int, Codable, Sendable, Hashable, Comparable, CaseIterable
     }
 
     /// The level for a swift-log level.
-    public init(_ level: Logger.Level) {
+    package init(_ level: Logger.Level) {
         switch level {
         case .trace, .debug: self = .debug
         case .info, .notice: self = .info

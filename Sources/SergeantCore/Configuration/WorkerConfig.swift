@@ -104,7 +104,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
     }
 
     /// Problems that make the configuration unusable, each a sentence; empty when valid.
-    public func problems() -> [String] {
+    package func problems() -> [String] {
         var problems: [String] = []
         if name.isEmpty { problems.append("name is empty; it names the worker's queue") }
         if maxTasksPerRun < 0 { problems.append("max_tasks_per_run is \(maxTasksPerRun); use 0 (forever) or more") }
@@ -281,9 +281,6 @@ public struct EncoderConfig: Codable, Sendable, Hashable {
         serializer = try container.decodeIfPresent(Serializer.self, forKey: .serializer) ?? .msgpack
         compressor = try container.decodeIfPresent(Compressor.self, forKey: .compressor)
     }
-
-    /// The encoder this configuration describes.
-    public var taskEncoder: TaskEncoder { TaskEncoder(serializer: serializer, compressor: compressor) }
 }
 
 /// Task timeouts, as sergeant's `Timeouts`.

@@ -4,31 +4,52 @@ import Glibc
 import Darwin
 #endif
 
+// MARK: - Value as msgpack
+
+extension Value {
+    /// The value as msgpack bytes, as Python's `msgpack.packb(value, use_bin_type=True)`
+    /// writes them: what a task's kwargs are on the wire.
+    ///
+    /// ```swift
+    /// let value: Value = ["n": 1]
+    /// let bytes = value.messagePack()      // [0x81, 0xa1, 0x6e, 0x01]
+    /// try Value(messagePack: bytes)        // ["n": 1]
+    /// ```
+    public func messagePack() -> [UInt8] {
+        MessagePack.encode(self)
+    }
+
+    /// Reads exactly one msgpack value spanning all of `bytes`.
+    public init(messagePack bytes: [UInt8]) throws(MessagePackError) {
+        self = try MessagePack.decode(bytes)
+    }
+}
+
 // MARK: - MessagePack
 
 /// msgpack as Python's `msgpack` package writes it with `use_bin_type=True`: the smallest
 /// integer form, float64 for floats, str8 for short strings, bin for bytes. Encoding a
 /// ``Value`` that was decoded from Python's bytes gives those bytes back.
-public enum MessagePack {
+package enum MessagePack {
     /// Nesting deeper than this is refused when decoding (hostile input).
-    public static let maximumDepth = 512
+    package static let maximumDepth = 512
 
     /// Encodes a value.
-    public static func encode(_ value: Value) -> [UInt8] {
+    package static func encode(_ value: Value) -> [UInt8] {
         var writer = Writer()
         writer.write(value)
         return writer.bytes
     }
 
     /// Decodes exactly one value that spans all of `bytes`.
-    public static func decode(_ bytes: [UInt8]) throws(MessagePackError) -> Value {
+    package static func decode(_ bytes: [UInt8]) throws(MessagePackError) -> Value {
         try bytes.withUnsafeBufferPointer { (buffer) throws(MessagePackError) -> Value in
             try decode(UnsafeRawBufferPointer(buffer))
         }
     }
 
     /// Decodes exactly one value that spans all of `buffer`.
-    public static func decode(_ buffer: UnsafeRawBufferPointer) throws(MessagePackError) -> Value {
+    package static func decode(_ buffer: UnsafeRawBufferPointer) throws(MessagePackError) -> Value {
         var reader = Reader(buffer: buffer)
         let value = try reader.read(depth: 0)
         try reader.checkEnd()
@@ -36,7 +57,7 @@ public enum MessagePack {
     }
 
     /// Checks that `buffer` holds exactly one well-formed value, without building it.
-    public static func check(_ buffer: UnsafeRawBufferPointer) throws(MessagePackError) {
+    package static func check(_ buffer: UnsafeRawBufferPointer) throws(MessagePackError) {
         var reader = Reader(buffer: buffer)
         try reader.skip()
         try reader.checkEnd()
@@ -45,17 +66,17 @@ public enum MessagePack {
     // MARK: Writer
 
     /// Appends msgpack encodings to a byte buffer.
-    public struct Writer: Sendable {
+    package struct Writer: Sendable {
         /// The bytes written so far.
-        public private(set) var bytes: [UInt8] = []
+        package private(set) var bytes: [UInt8] = []
 
         /// Creates an empty writer with room for `capacity` bytes.
-        public init(capacity: Int = 128) {
+        package init(capacity: Int = 128) {
             bytes.reserveCapacity(capacity)
         }
 
         /// Appends one value.
-        public mutating func write(_ value: Value) {
+        package mutating func write(_ value: Value) {
             switch value {
             case .null: bytes.append(0xc0)
             case .bool(let flag): bytes.append(flag ? 0xc3 : 0xc2)
@@ -81,12 +102,12 @@ public enum MessagePack {
         }
 
         /// Appends a map header for `count` entries; the caller writes key, value pairs.
-        public mutating func writeMapHeader(count: Int) {
+        package mutating func writeMapHeader(count: Int) {
             writeHeader(count: count, small: (0x80, 16), codes: (nil, 0xde, 0xdf))
         }
 
         /// Appends a string.
-        public mutating func write(string: String) {
+        package mutating func write(string: String) {
             var string = string
             string.withUTF8 { utf8 in
                 writeHeader(count: utf8.count, small: (0xa0, 32), codes: (0xd9, 0xda, 0xdb))
@@ -95,19 +116,19 @@ public enum MessagePack {
         }
 
         /// Appends a string known when compiling (a map key), without making a String.
-        public mutating func write(key: StaticString) {
+        package mutating func write(key: StaticString) {
             let count = key.utf8CodeUnitCount
             writeHeader(count: count, small: (0xa0, 32), codes: (0xd9, 0xda, 0xdb))
             bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: count))
         }
 
         /// Appends an optional string (nil when absent).
-        public mutating func write(string: String?) {
+        package mutating func write(string: String?) {
             if let string { write(string: string) } else { bytes.append(0xc0) }
         }
 
         /// Appends a signed integer in its smallest form, as Python's msgpack does.
-        public mutating func write(int number: Int64) {
+        package mutating func write(int number: Int64) {
             if number >= 0 { return write(uint: UInt64(number)) }
             switch number {
             case -32..<0: bytes.append(UInt8(bitPattern: Int8(number)))
@@ -119,7 +140,7 @@ public enum MessagePack {
         }
 
         /// Appends an unsigned integer in its smallest form.
-        public mutating func write(uint number: UInt64) {
+        package mutating func write(uint number: UInt64) {
             switch number {
             case 0..<128: bytes.append(UInt8(number))
             case 0...UInt64(UInt8.max): bytes.append(0xcc); append(number, count: 1)
@@ -130,13 +151,13 @@ public enum MessagePack {
         }
 
         /// Appends a float64.
-        public mutating func write(double number: Double) {
+        package mutating func write(double number: Double) {
             bytes.append(0xcb)
             append(number.bitPattern, count: 8)
         }
 
         /// Appends bytes that already are one encoded msgpack value.
-        public mutating func write(encoded: [UInt8]) {
+        package mutating func write(encoded: [UInt8]) {
             bytes.append(contentsOf: encoded)
         }
 
@@ -164,19 +185,19 @@ public enum MessagePack {
     // MARK: Reader
 
     /// Reads msgpack values from a borrowed buffer, checking every length against it.
-    public struct Reader {
+    package struct Reader {
         /// The buffer being read.
-        public let buffer: UnsafeRawBufferPointer
+        package let buffer: UnsafeRawBufferPointer
         /// Position of the next byte to read.
-        public private(set) var offset = 0
+        package private(set) var offset = 0
 
         /// Creates a reader at the start of `buffer`.
-        public init(buffer: UnsafeRawBufferPointer) {
+        package init(buffer: UnsafeRawBufferPointer) {
             self.buffer = buffer
         }
 
         /// Reads one complete value.
-        public mutating func read(depth: Int = 0) throws(MessagePackError) -> Value {
+        package mutating func read(depth: Int = 0) throws(MessagePackError) -> Value {
             guard depth <= MessagePack.maximumDepth else { throw tooDeep() }
             switch try header() {
             case .null: return .null
@@ -206,7 +227,7 @@ public enum MessagePack {
 
         /// Checks one complete value as ``read(depth:)`` would, and passes over it without
         /// building it (no allocation).
-        public mutating func skip(depth: Int = 0) throws(MessagePackError) {
+        package mutating func skip(depth: Int = 0) throws(MessagePackError) {
             guard depth <= MessagePack.maximumDepth else { throw tooDeep() }
             switch try header() {
             case .null, .bool, .int, .uint, .double: return
@@ -222,14 +243,14 @@ public enum MessagePack {
         }
 
         /// Throws unless every byte of the buffer was read.
-        public func checkEnd() throws(MessagePackError) {
+        package func checkEnd() throws(MessagePackError) {
             guard offset == buffer.count else {
                 throw MessagePackError("\(buffer.count - offset) trailing bytes after the value")
             }
         }
 
         /// The kind of the next value, without reading it.
-        public func peekKind() throws(MessagePackError) -> Value.Kind {
+        package func peekKind() throws(MessagePackError) -> Value.Kind {
             var copy = self
             switch try copy.header() {
             case .null: return .null
@@ -245,7 +266,7 @@ public enum MessagePack {
 
         /// Reads a map header and returns its number of entries (the caller reads them), or
         /// returns nil and reads nothing when the next value is not a map.
-        public mutating func readMapHeader() throws(MessagePackError) -> Int? {
+        package mutating func readMapHeader() throws(MessagePackError) -> Int? {
             var copy = self
             guard case .map(let count) = try copy.header() else { return nil }
             try copy.checkRoom(count, bytesEach: 2)
@@ -255,7 +276,7 @@ public enum MessagePack {
 
         /// Reads a string and returns its checked UTF-8 bytes (borrowed from the buffer), or
         /// returns nil and reads nothing when the next value is not a string.
-        public mutating func readStringBytes() throws(MessagePackError) -> UnsafeRawBufferPointer? {
+        package mutating func readStringBytes() throws(MessagePackError) -> UnsafeRawBufferPointer? {
             var copy = self
             guard case .string(let count) = try copy.header() else { return nil }
             let bytes = try copy.stringBytes(count: count)
@@ -265,7 +286,7 @@ public enum MessagePack {
 
         /// Reads the next byte when it is `expected`; otherwise reads nothing.
         @inline(__always)
-        public mutating func readByte(_ expected: UInt8) -> Bool {
+        package mutating func readByte(_ expected: UInt8) -> Bool {
             guard offset < buffer.count, buffer[offset] == expected else { return false }
             offset += 1
             return true
@@ -274,7 +295,7 @@ public enum MessagePack {
         /// Reads the next value when it is this short ASCII string (a fixstr, compared byte
         /// for byte); otherwise reads nothing.
         @inline(__always)
-        public mutating func readString(equalTo literal: StaticString) -> Bool {
+        package mutating func readString(equalTo literal: StaticString) -> Bool {
             let count = literal.utf8CodeUnitCount
             guard count < 32, buffer.count - offset > count, buffer[offset] == 0xa0 | UInt8(count),
                   memcmp(buffer.baseAddress! + offset + 1, literal.utf8Start, count) == 0 else { return false }

@@ -3,10 +3,10 @@
 /// A UTF-8 check without generic code paths: the standard library's `String(validating:)`
 /// instantiates generic metadata on every call, which made it the largest single cost of
 /// decoding a task (a third of a worker's instructions in `make bench`'s batch rows).
-public enum UTF8Validation {
+package enum UTF8Validation {
     /// True when `bytes` is well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates,
     /// nothing above U+10FFFF, no truncated sequence.
-    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let count = bytes.count
         var index = 0
         while index < count {

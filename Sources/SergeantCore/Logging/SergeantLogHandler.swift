@@ -10,9 +10,9 @@ import Logging
 /// A swift-log handler that writes Python sergeant's line format:
 /// `2026-11-29 10:00:00 test_worker  4242 INFO     task parameters are: {...}`
 /// (`%(asctime)s %(name)-12s %(process)d %(levelname)-8s %(message)s`).
-public struct SergeantLogHandler: LogHandler {
+package struct SergeantLogHandler: LogHandler {
     /// Where lines go.
-    public enum Destination: Sendable {
+    package enum Destination: Sendable {
         /// Standard output.
         case standardOutput
         /// Standard error.
@@ -20,29 +20,29 @@ public struct SergeantLogHandler: LogHandler {
     }
 
     /// The name printed in the second column (the worker's name).
-    public let label: String
+    package let label: String
     /// Where lines go.
-    public let destination: Destination
+    package let destination: Destination
     /// swift-log metadata, appended to the message as `key=value`.
-    public var metadata: Logger.Metadata = [:]
+    package var metadata: Logger.Metadata = [:]
     /// The lowest level written.
-    public var logLevel: Logger.Level
+    package var logLevel: Logger.Level
 
     /// Creates a handler.
-    public init(label: String, level: Logger.Level = .info, destination: Destination = .standardError) {
+    package init(label: String, level: Logger.Level = .info, destination: Destination = .standardError) {
         self.label = label
         self.logLevel = level
         self.destination = destination
     }
 
     /// Reads and writes one metadata entry.
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
     /// Writes one line.
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var message = event.message.description
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         if !merged.isEmpty {
@@ -52,7 +52,7 @@ public struct SergeantLogHandler: LogHandler {
     }
 
     /// One line in sergeant's format, with the trailing newline.
-    public static func format(name: String, level: LogLevel, message: String, time: time_t = time(nil)) -> String {
+    package static func format(name: String, level: LogLevel, message: String, time: time_t = time(nil)) -> String {
         var moment = time
         var parts = tm()
         localtime_r(&moment, &parts)
@@ -63,7 +63,7 @@ public struct SergeantLogHandler: LogHandler {
     }
 
     /// Writes a whole line with one write(2), so lines of concurrent processes never interleave.
-    public static func write(line: String, to destination: Destination) {
+    package static func write(line: String, to destination: Destination) {
         var line = line
         let descriptor = destination == .standardOutput ? STDOUT_FILENO : STDERR_FILENO
         line.withUTF8 { bytes in

@@ -41,7 +41,7 @@ extension SergeantTask {
     }
 
     /// Task bytes around kwargs that are already msgpack (a map), without decoding them.
-    public static func messagePack(encodedKwargs: [UInt8], traceID: String?, date: Double, runCount: Int) -> [UInt8] {
+    package static func messagePack(encodedKwargs: [UInt8], traceID: String?, date: Double, runCount: Int) -> [UInt8] {
         var writer = MessagePack.Writer(capacity: 64 + encodedKwargs.count)
         write(to: &writer, traceID: traceID, date: date, runCount: runCount) { $0.write(encoded: encodedKwargs) }
         return writer.bytes
@@ -72,20 +72,20 @@ extension SergeantTask {
     }
 
     /// Reads a task from msgpack bytes borrowed from elsewhere (the plugin side of the ABI).
-    public init(messagePack buffer: UnsafeRawBufferPointer) throws(TaskDecodingError) {
+    package init(messagePack buffer: UnsafeRawBufferPointer) throws(TaskDecodingError) {
         self = try Self.read(buffer, decodingKwargs: true)
     }
 
     /// Checks that bytes are a task ``init(messagePack:)`` reads, without building it: the
     /// host's check before it hands the bytes to a plugin, which decodes them itself.
-    public static func validate(messagePack bytes: [UInt8]) throws(TaskDecodingError) {
+    package static func validate(messagePack bytes: [UInt8]) throws(TaskDecodingError) {
         _ = try bytes.withUnsafeBytes { buffer in
             Result { () throws(TaskDecodingError) in try read(buffer, decodingKwargs: false) }
         }.get()
     }
 
     /// Reads a task from a decoded `{"__task__": {...}}` value (the JSON serializer).
-    public init(value: Value) throws(TaskDecodingError) {
+    package init(value: Value) throws(TaskDecodingError) {
         guard let fields = value["__task__"]?.mapValue else { throw Self.notATask(value.kind) }
         self.init(date: .nan)
         for entry in fields.entries {
@@ -268,11 +268,11 @@ public struct TaskDecodingError: Error, Sendable, CustomStringConvertible {
 
 extension Value {
     /// What sort of value this is, as error messages name it.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         case null, bool, integer, float, string, bytes, array, map
 
         /// "nil", "a boolean", "an integer", ...
-        public var name: String {
+        package var name: String {
             switch self {
             case .null: return "nil"
             case .bool: return "a boolean"
@@ -287,7 +287,7 @@ extension Value {
     }
 
     /// What sort of value this is.
-    public var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .null: return .null
         case .bool: return .bool
@@ -301,18 +301,19 @@ extension Value {
     }
 
     /// A short name of the value's type, for error messages.
-    public var kindName: String { kind.name }
+    package var kindName: String { kind.name }
 }
 
-/// The current unix time with sub-second precision.
-public func unixTime() -> Double {
+/// The current unix time with sub-second precision (a plugin has `Worker.unixTime()`).
+@usableFromInline
+package func unixTime() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_REALTIME, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// Sleeps for `seconds` (fractions allowed), resuming after signals.
-public func pause(seconds: Double) {
+package func pause(seconds: Double) {
     guard seconds > 0 else { return }
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
     var remaining = timespec()

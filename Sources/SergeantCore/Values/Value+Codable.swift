@@ -33,7 +33,7 @@ extension Value {
 extension Value {
     /// The value as JSON text: bytes as base64 strings, non-string keys as their description,
     /// non-finite floats as null.
-    public var jsonText: String {
+    package var jsonText: String {
         var text = ""
         writeJSON(to: &text)
         return text

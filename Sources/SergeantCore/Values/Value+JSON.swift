@@ -3,7 +3,7 @@
 extension Value {
     /// Parses JSON text into a value, keeping object keys in written order. Integers stay
     /// integers; numbers with a fraction or exponent become doubles.
-    public init(json text: String) throws(JSONValueError) {
+    package init(json text: String) throws(JSONValueError) {
         var parser = JSONParser(bytes: Array(text.utf8))
         parser.skipSpace()
         self = try parser.value(depth: 0)
@@ -13,12 +13,12 @@ extension Value {
 }
 
 /// JSON text that could not be parsed.
-public struct JSONValueError: Error, Sendable, CustomStringConvertible {
+package struct JSONValueError: Error, Sendable, CustomStringConvertible {
     /// What was wrong and where.
-    public let message: String
+    package let message: String
 
     /// `invalid JSON: <message>`.
-    public var description: String { "invalid JSON: \(message)" }
+    package var description: String { "invalid JSON: \(message)" }
 }
 
 private struct JSONParser {

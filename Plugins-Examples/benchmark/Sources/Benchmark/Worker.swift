@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sergeant
+import Synchronization
 
 /// The worker `make bench` runs through the real `sergeant-host`: `work` counts tasks.
 ///
@@ -26,10 +27,15 @@ import Sergeant
 ///   second after the last task, outside the timed span) and in finalize: tasks worked, the
 ///   start of its first task, the end of its last, and the process's peak RSS.
 final class Worker: Sergeant.Worker {
-    private let lock = Mutex()
-    private var count = 0
-    private var first = 0.0
-    private var last = 0.0
+    /// Tasks worked, the start of the first and the end of the last; the executor's threads
+    /// share them.
+    private struct Totals {
+        var count = 0
+        var first = 0.0
+        var last = 0.0
+    }
+
+    private let totals = Mutex(Totals())
     private lazy var report: Int32 = Self.openReport()
 
     override func generateConfig() -> WorkerConfig {
@@ -57,20 +63,20 @@ final class Worker: Sergeant.Worker {
     }
 
     override func initialize() throws {
-        emit("ready \(getpid()) \(unixTime())")
+        emit("ready \(getpid()) \(Self.unixTime())")
     }
 
     override func work(task: SergeantTask) throws {
-        let started = unixTime()
+        let started = Self.unixTime()
         if let pushed = task.kwargs["pushed_at"]?.doubleValue {
             emit("latency \(getpid()) \(pushed) \(started)")
         }
-        let ended = unixTime()
-        let isFirst: Bool = lock.withLock {
-            if count == 0 { first = started }
-            count += 1
-            if ended > last { last = ended }
-            return count == 1
+        let ended = Self.unixTime()
+        let isFirst = totals.withLock { totals in
+            if totals.count == 0 { totals.first = started }
+            totals.count += 1
+            if ended > totals.last { totals.last = ended }
+            return totals.count == 1
         }
         if isFirst { emit("first_done \(getpid()) \(ended)") }
     }
@@ -84,8 +90,8 @@ final class Worker: Sergeant.Worker {
     }
 
     private func emitTotals() {
-        let (count, first, last) = lock.withLock { (self.count, self.first, self.last) }
-        emit("done \(getpid()) \(count) \(first) \(last) \(Self.peakResidentKilobytes())")
+        let now = totals.withLock { $0 }
+        emit("done \(getpid()) \(now.count) \(now.first) \(now.last) \(Self.peakResidentKilobytes())")
     }
 
     /// Appends one line to the report file, or logs it when there is none.

@@ -11,7 +11,7 @@ final class Worker: Sergeant.Worker {
         switch task.kwargs["type"]?.stringValue {
         case "start":
             logger.info("type: start")
-            try pushTask(kwargs: ["type": "delayed"], consumableFrom: unixTime() + 5)
+            try pushTask(kwargs: ["type": "delayed"], consumableFrom: Self.unixTime() + 5)
         case "delayed":
             logger.info("type: delayed")
         default:

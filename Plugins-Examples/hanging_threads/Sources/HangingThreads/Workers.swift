@@ -19,8 +19,8 @@ final class Worker: Sergeant.Worker {
             let logger = self.logger
             Thread.detachNewThread {
                 while true {
-                    logger.info("\(name) thread: \(unixTime())")
-                    pause(seconds: 1)
+                    logger.info("\(name) thread: \(Worker.unixTime())")
+                    sleep(1)
                 }
             }
         }

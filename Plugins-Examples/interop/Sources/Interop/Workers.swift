@@ -11,7 +11,7 @@ import Sergeant
 //   INTEROP_OUTPUT      the file each worker appends one record per event to
 //
 // A record is one line: the hex of a msgpack map, so that the test reads back exactly the
-// values the worker saw (bytes, 64-bit integers, map order) with SergeantCore's MessagePack.
+// values the worker saw (bytes, 64-bit integers, map order) with `Value.messagePack()`.
 
 /// The configuration every class here shares, read from the environment.
 func interopConfig() -> WorkerConfig {
@@ -33,7 +33,7 @@ func record(_ fields: Value) throws {
     guard let path = ProcessInfo.processInfo.environment["INTEROP_OUTPUT"] else {
         throw WorkerError("INTEROP_OUTPUT is not set")
     }
-    let line = MessagePack.encode(fields).map { String(format: "%02x", $0) }.joined() + "\n"
+    let line = fields.messagePack().map { String(format: "%02x", $0) }.joined() + "\n"
     let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
     guard descriptor >= 0 else { throw WorkerError("cannot open \(path): \(String(cString: strerror(errno)))") }
     defer { close(descriptor) }
@@ -73,7 +73,7 @@ final class Worker: Sergeant.Worker {
             "trace_id": task.traceID.map(Value.string) ?? .null,
             "run_count": .int(Int64(task.runCount)),
             "date": .double(task.date),
-            "received": .double(unixTime()),
+            "received": .double(Self.unixTime()),
             "pid": .int(Int64(getpid())),
         ])
         if let forward = ProcessInfo.processInfo.environment["INTEROP_FORWARD"], !forward.isEmpty {
@@ -104,10 +104,10 @@ final class Producer: Sergeant.Worker {
         var kwargsList: [Value] = []
         for line in text.split(separator: "\n") where !line.isEmpty {
             guard let encoded = bytes(hex: line) else { throw WorkerError("\(path): a line is not hex") }
-            kwargsList.append(try MessagePack.decode(encoded))
+            kwargsList.append(try Value(messagePack: encoded))
         }
         let priority = TaskPriority(rawValue: environment["INTEROP_PUSH_PRIORITY"] ?? "NORMAL") ?? .normal
-        let consumableFrom = environment["INTEROP_PUSH_DELAY"].flatMap(Double.init).map { unixTime() + $0 }
+        let consumableFrom = environment["INTEROP_PUSH_DELAY"].flatMap(Double.init).map { Self.unixTime() + $0 }
         let traceID = environment["INTEROP_PUSH_TRACE_ID"]
         if environment["INTEROP_PUSH_BULK"] == "1" {
             try pushTasks(kwargsList: kwargsList, priority: priority, consumableFrom: consumableFrom, traceID: traceID)
@@ -167,7 +167,7 @@ final class Ops: Sergeant.Worker {
         default:
             throw WorkerError("unknown op \(operation)")
         }
-        try record(["op": .string(operation), "name": .string(name), "result": result, "received": .double(unixTime())])
+        try record(["op": .string(operation), "name": .string(name), "result": result, "received": .double(Self.unixTime())])
     }
 }
 

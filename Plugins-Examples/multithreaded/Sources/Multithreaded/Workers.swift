@@ -12,7 +12,7 @@ final class Worker: Sergeant.Worker {
 
     override func work(task: SergeantTask) throws {
         logger.info("Hello from thread_id: \(pthread_self())")
-        pause(seconds: 1)
+        sleep(1)
     }
 }
 

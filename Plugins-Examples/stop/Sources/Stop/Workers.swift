@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Sergeant
 
 /// The `first` task asks the supervisor to stop every worker; the other workers' long tasks
@@ -30,7 +33,7 @@ final class Worker: Sergeant.Worker {
     private func sleep(seconds: Double) throws {
         for _ in 0..<Int(seconds * 10) {
             try checkInterrupts()
-            pause(seconds: 0.1)
+            usleep(100_000)
         }
     }
 }

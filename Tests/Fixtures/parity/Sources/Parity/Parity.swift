@@ -87,7 +87,7 @@ final class Parity: Sergeant.Worker {
             logger.info("keys: deleted=\(deleted) get=\(gone)")
         case "queue_api":
             try pushTasks(kwargsList: [["action": "noop", "n": 1], ["action": "noop", "n": 2]], taskName: "parity-side")
-            try pushTask(kwargs: ["action": "noop"], taskName: "parity-side", consumableFrom: unixTime() + 60)
+            try pushTask(kwargs: ["action": "noop"], taskName: "parity-side", consumableFrom: Self.unixTime() + 60)
             let (count, withDelayed) = (try numberOfEnqueuedTasks(taskName: "parity-side"),
                                         try numberOfEnqueuedTasks(taskName: "parity-side", includeDelayed: true))
             logger.info("queue: count=\(count) with_delayed=\(withDelayed)")
@@ -103,45 +103,45 @@ final class Parity: Sergeant.Worker {
             memset(block, 1, size)
             for _ in 0..<300 {
                 try checkInterrupts()
-                pause(seconds: 0.1)
+                usleep(100_000)
             }
             block.deallocate()
         case "hang":
             // Ignores its timeout: the host must end this worker.
-            pause(seconds: 30)
+            sleep(30)
         case "slow":
-            pause(seconds: 0.05)
+            usleep(50_000)
             logger.info("slow: done n=\(task.kwargs["n"]?.description ?? "?")")
         case "respawn":
             try respawn()
         case "tally":
             // One line per run, so a test counts how often each task was worked.
-            if let milliseconds = task.kwargs["ms"]?.doubleValue { pause(seconds: milliseconds / 1000) }
+            if let milliseconds = task.kwargs["ms"]?.doubleValue { usleep(UInt32(milliseconds * 1000)) }
             logger.info("tally: n=\(task.kwargs["n"]?.description ?? "?")")
         case "watch_clock":
             // Runs until released, saying when the wall clock jumps a day ahead; then says whether
             // the host thinks this task is past its timeout.
-            let started = unixTime()
+            let started = Self.unixTime()
             var jumped = false
             let deadline = MonotonicDeadline(seconds: 30)
             // After the jump it runs 0.3 s more (on the monotonic clock), so that a watchdog
             // looking every 50 ms sees the jumped clock several times.
             var afterJump = MonotonicDeadline(seconds: 30)
             while !deadline.passed, try !afterJump.passed || numberOfEnqueuedTasks(taskName: "parity-release") == 0 {
-                if !jumped, unixTime() > started + 86_400 {
+                if !jumped, Self.unixTime() > started + 86_400 {
                     jumped = true
                     afterJump = MonotonicDeadline(seconds: 0.3)
                     logger.info("clock: the wall clock jumped")
                 }
-                pause(seconds: 0.01)
+                usleep(10_000)
             }
             logger.info("clock: timed_out=\(isTimedOut)")
         case "hold":
             // Runs until the test pushes to `parity-release` (or 30 s pass).
             logger.info("hold: holding n=\(task.kwargs["n"]?.description ?? "?")")
-            let deadline = unixTime() + 30
-            while try numberOfEnqueuedTasks(taskName: "parity-release") == 0, unixTime() < deadline {
-                pause(seconds: 0.01)
+            let deadline = Self.unixTime() + 30
+            while try numberOfEnqueuedTasks(taskName: "parity-release") == 0, Self.unixTime() < deadline {
+                usleep(10_000)
             }
             logger.info("hold: released")
         default:

@@ -22,14 +22,22 @@ final class HostLink: @unchecked Sendable {
     static let pendingLimit = 1000
 
     private let lock = Mutex()
-    private var attached: HostConnection?
+    private var attached: HostAPIClient?
     private var pending: [PendingLine] = []
 
     /// The host's connection; nil until ``attach(_:)``.
-    var connection: HostConnection? { lock.withLock { attached } }
+    var connection: HostAPIClient? { lock.withLock { attached } }
+
+    /// The host's connection; throws when the worker runs outside sergeant-host.
+    func requireConnection() throws -> HostAPIClient {
+        guard let connection else {
+            throw WorkerError("this worker is not running inside sergeant-host; broker calls need the host")
+        }
+        return connection
+    }
 
     /// Attaches the host and writes the lines logged so far to it, in order.
-    func attach(_ connection: HostConnection) {
+    func attach(_ connection: HostAPIClient) {
         lock.withLock {
             attached = connection
             for line in pending where !connection.log(line.level, line.message, metadata: line.metadata) {
@@ -41,7 +49,7 @@ final class HostLink: @unchecked Sendable {
 
     /// Sends one line to the host, or keeps it until the host is attached.
     func log(_ line: PendingLine) {
-        let connection: HostConnection? = lock.withLock {
+        let connection: HostAPIClient? = lock.withLock {
             if let attached { return attached }
             if pending.count < Self.pendingLimit {
                 pending.append(line)

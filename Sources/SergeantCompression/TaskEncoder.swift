@@ -1,3 +1,5 @@
+import SergeantCore
+
 // MARK: - TaskEncoder
 
 /// sergeant's `Encoder`: a serializer and an optional compressor, applied to every task and
@@ -74,15 +76,11 @@ public struct TaskEncoder: Sendable, Hashable {
     }
 }
 
-// MARK: - Serializer
+// MARK: - EncoderConfig
 
-/// How values become bytes.
-public enum Serializer: String, Codable, Sendable, Hashable {
-    /// msgpack, as Python sergeant's `msgpack` serializer. The default.
-    case msgpack
-    /// JSON text: readable with any tool, at the cost of bytes (stored as base64 strings)
-    /// and speed. Python sergeant 0.27 has no JSON serializer.
-    case json
+extension EncoderConfig {
+    /// The encoder this configuration describes.
+    public var taskEncoder: TaskEncoder { TaskEncoder(serializer: serializer, compressor: compressor) }
 }
 
 extension Compressor {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SergeantABI
+import SergeantCore
 
 // MARK: - Exporting worker classes
 
@@ -32,7 +33,7 @@ public func exportWorkers(
         write("sergeant_worker_create needs a class name, a host API and a worker API", to: error)
         return SERGEANT_INVALID
     }
-    let host = HostConnection(api: hostAPI)
+    let host = HostAPIClient(api: hostAPI)
     guard host.table.abi_version >> 16 == ABIVersion.current >> 16 else {
         write("the host speaks plugin ABI \(host.hostVersion), this plugin"
               + " \(ABIVersion.string(ABIVersion.current)); rebuild the plugin against the host's SDK", to: error)
@@ -47,22 +48,23 @@ public func exportWorkers(
     let worker = workerClass.init()
     worker.link.attach(host)
     // The growth rule: only the room the host gave is written (min of it and this build's table).
-    ABITable.write(WorkerTable.make(for: worker), to: workerAPI)
+    ABITable.write(WorkerAPITable.make(for: worker), to: workerAPI)
     return SERGEANT_OK
 }
 
-// MARK: - WorkerTable
+// MARK: - WorkerAPITable
 
-/// Builds the C function table of one worker instance. Every entry catches whatever the
-/// Swift code throws and turns it into a status code and a message.
-enum WorkerTable {
+/// The plugin's end of `sergeant_worker_api`: builds the C function table of one worker
+/// instance, which the host calls (the host's end is SergeantHost's `PluginWorker`). Every
+/// entry catches whatever the Swift code throws and turns it into a status code and a message.
+enum WorkerAPITable {
     static func make(for worker: Worker) -> sergeant_worker_api {
         var table = sergeant_worker_api()
         table.size = ABITable.compiledSize(sergeant_worker_api.self)
         table.abi_version = ABIVersion.current
         table.worker = Unmanaged.passRetained(worker).toOpaque()
         table.config = { instance, config, error in
-            guard let worker = instance.map(WorkerTable.worker) else { return SERGEANT_INVALID }
+            guard let worker = instance.map(WorkerAPITable.worker) else { return SERGEANT_INVALID }
             do {
                 // The ABI's JSON document, written from the configuration's Value (no Foundation).
                 write(Array(try ValueEncoder().encode(worker.config).jsonText.utf8), to: config)
@@ -73,16 +75,16 @@ enum WorkerTable {
             }
         }
         table.initialize = { instance, error in
-            WorkerTable.run(instance, error) { worker in try worker.initialize() }
+            WorkerAPITable.run(instance, error) { worker in try worker.initialize() }
         }
         table.finalize = { instance, error in
-            WorkerTable.run(instance, error) { worker in try worker.finalize() }
+            WorkerAPITable.run(instance, error) { worker in try worker.finalize() }
         }
         table.pre_work = { instance, task, length, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in try worker.preWork(task: task) }
+            WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.preWork(task: task) }
         }
         table.work = { instance, task, length, value, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in
+            WorkerAPITable.run(instance, task, length, error) { worker, task in
                 let state = TaskThreadState.current
                 state.workingTraceID = task.traceID
                 defer { state.workingTraceID = nil }
@@ -93,35 +95,35 @@ enum WorkerTable {
         }
         table.post_work = { instance, task, length, success, exception, error in
             let failure = exception.map { String(cString: $0) }
-            return WorkerTable.run(instance, task, length, error) { worker, task in
+            return WorkerAPITable.run(instance, task, length, error) { worker, task in
                 try worker.postWork(task: task, success: success != 0, failure: failure)
             }
         }
         table.on_success = { instance, task, length, value, valueLength, error in
             let returned = (try? MessagePack.decode(UnsafeRawBufferPointer(start: value, count: valueLength))) ?? .null
-            return WorkerTable.run(instance, task, length, error) { worker, task in try worker.onSuccess(task: task, returnedValue: returned) }
+            return WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onSuccess(task: task, returnedValue: returned) }
         }
         table.on_failure = { instance, task, length, exception, error in
             let failure = exception.map { String(cString: $0) } ?? ""
-            return WorkerTable.run(instance, task, length, error) { worker, task in try worker.onFailure(task: task, failure: failure) }
+            return WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onFailure(task: task, failure: failure) }
         }
         table.on_timeout = { instance, task, length, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onTimeout(task: task) }
+            WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onTimeout(task: task) }
         }
         table.on_retry = { instance, task, length, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onRetry(task: task) }
+            WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onRetry(task: task) }
         }
         table.on_max_retries = { instance, task, length, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onMaxRetries(task: task) }
+            WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onMaxRetries(task: task) }
         }
         table.on_requeue = { instance, task, length, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onRequeue(task: task) }
+            WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onRequeue(task: task) }
         }
         table.on_starvation = { instance, seconds, error in
-            WorkerTable.run(instance, error) { worker in try worker.onStarvation(timeWithNoTasks: seconds) }
+            WorkerAPITable.run(instance, error) { worker in try worker.onStarvation(timeWithNoTasks: seconds) }
         }
         table.on_stop = { instance, task, length, error in
-            WorkerTable.run(instance, task, length, error) { worker, task in try worker.onStop(task: task) }
+            WorkerAPITable.run(instance, task, length, error) { worker, task in try worker.onStop(task: task) }
         }
         table.destroy = { instance in
             guard let instance else { return }
@@ -167,7 +169,7 @@ enum WorkerTable {
             }
             cache.store(task, for: buffer)
         }
-        return WorkerTable.run(instance, error) { worker in try body(worker, task) }
+        return WorkerAPITable.run(instance, error) { worker in try body(worker, task) }
     }
 }
 

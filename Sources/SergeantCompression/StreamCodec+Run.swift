@@ -1,3 +1,5 @@
+import SergeantCore
+
 // MARK: - Streaming driver
 
 /// Feeds all of `input` through `codec`, collecting output in a buffer that

@@ -1,3 +1,5 @@
+import SergeantCore
+
 // MARK: - CompressorError
 
 /// An error raised by ``Compressor/compress(_:)`` or

@@ -1,16 +1,17 @@
 import SergeantABI
 import SergeantCore
 
-// MARK: - HostConnection
+// MARK: - HostAPIClient
 
-/// The plugin's handle on the host's function table: every broker operation of a worker
-/// goes through it, so it runs on the host's connections.
+/// The plugin's end of `sergeant_host_api`: the SDK calls the host's functions through it
+/// (the host's end of that table is SergeantHost's `HostContext`). Every broker operation of
+/// a worker goes through it, so it runs on the host's connections.
 ///
 /// The table is read by the growth rule (sergeant_plugin.h, TABLES): only the `size` bytes
 /// the host reports are copied, so a host older than this SDK is never read past its end,
 /// and every function goes through ``function(_:named:)``, which checks that the host's
 /// table holds it (`SERGEANT_HAS_FIELD`).
-final class HostConnection: @unchecked Sendable {
+final class HostAPIClient: @unchecked Sendable {
     /// The host's table as far as the host has it; later fields are zero (nil).
     let table: sergeant_host_api
     /// The `size` the host reported.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CCompression
+import SergeantCore
 
 // MARK: - ZlibCodec
 
