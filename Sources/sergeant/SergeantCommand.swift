@@ -123,8 +123,29 @@ struct Push: ParsableCommand {
     @Flag(name: .customLong("purge"), help: "Purge the queue before pushing.")
     var purge = false
 
+    @Option(name: .customLong("from-file"),
+            help: ArgumentHelp("Push one task per line of this JSON Lines file (one kwargs object a line; - for standard input).",
+                               discussion: "Pushed in chunks of --chunk-size tasks, one round trip each, with progress on a terminal."))
+    var fromFile: String?
+
+    @Flag(name: .customLong("skip-bad-lines"), help: "With --from-file: report a line that is not a JSON object and go on (default: stop there).")
+    var skipBadLines = false
+
+    @Option(name: .customLong("start-line"), help: "With --from-file: begin at this line (1 = the first), to resume an interrupted run.")
+    var startLine: Int = 1
+
+    @Option(name: .customLong("chunk-size"), help: "With --from-file: tasks per round trip.")
+    var chunkSize: Int = 1000
+
     func validate() throws {
-        guard !kwargs.isEmpty else { throw ValidationError("give the task's kwargs with --kwargs '{\"key\": \"value\"}'") }
+        if fromFile != nil {
+            guard kwargs.isEmpty else { throw ValidationError("give either --kwargs or --from-file, not both") }
+            guard startLine >= 1 else { throw ValidationError("--start-line counts from 1") }
+            guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1") }
+            guard TaskPriority(rawValue: priority.uppercased()) != nil else { throw ValidationError("--priority must be NORMAL or HIGH") }
+            return
+        }
+        guard !kwargs.isEmpty else { throw ValidationError("give the task's kwargs with --kwargs '{\"key\": \"value\"}' (or a file with --from-file)") }
         guard TaskPriority(rawValue: priority.uppercased()) != nil else { throw ValidationError("--priority must be NORMAL or HIGH") }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         for text in kwargs { _ = try parse(text) }
@@ -144,6 +165,10 @@ struct Push: ParsableCommand {
         try reporting {
             let (broker, queue) = try worker.open()
             if purge { _ = try brokerCall { () throws(BrokerError) in try broker.purge(queue: queue) } }
+            if let fromFile {
+                try pushLines(of: fromFile, broker: broker, queue: queue)
+                return
+            }
             let now = unixTime()
             let maps = try kwargs.map(parse)
             let tasks = (0..<count).flatMap { _ in maps.map { SergeantTask(kwargs: $0, traceID: traceID, date: now) } }
