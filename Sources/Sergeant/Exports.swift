@@ -54,6 +54,8 @@ public typealias LoggingConfig = SergeantCore.LoggingConfig
 public typealias LoggingEvents = SergeantCore.LoggingEvents
 /// Log levels with Python's numbers.
 public typealias LogLevel = SergeantCore.LogLevel
+/// How log lines are written: sergeant's line or JSON.
+public typealias LogFormat = SergeantCore.LogFormat
 
 // MARK: Logging
 

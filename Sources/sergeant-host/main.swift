@@ -53,6 +53,10 @@ struct SergeantHostCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds workers get to finish their task after SIGTERM.")
     var gracePeriod: Double = 10
 
+    @Option(name: .customLong("log-format"),
+            help: "sergeant (Python sergeant's lines, the default) or json (one object a line: time, level, logger, pid, message, metadata), for the supervisor and its workers.")
+    var logFormat: String?
+
     func validate() throws {
         guard concurrentWorkers >= 1 else {
             throw ValidationError("--concurrent-workers must be at least 1 (got \(concurrentWorkers))")
@@ -61,6 +65,9 @@ struct SergeantHostCommand: ParsableCommand {
             throw ValidationError("--max-worker-memory-usage must be a positive number of bytes (got \(maxWorkerMemoryUsage))")
         }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
+        if let logFormat, LogFormat(rawValue: logFormat) == nil {
+            throw ValidationError("--log-format must be sergeant or json (got \(logFormat))")
+        }
         _ = try redisNodes()
     }
 
@@ -69,7 +76,8 @@ struct SergeantHostCommand: ParsableCommand {
     }
 
     func run() throws {
-        let logger = Logger(label: "supervisor") { SergeantLogHandler(label: $0, destination: .standardOutput) }
+        let format = logFormat.flatMap(LogFormat.init(rawValue:))
+        let logger = Logger(label: "supervisor") { SergeantLogHandler(label: $0, destination: .standardOutput, format: format ?? .sergeant) }
         // Workers run a small executable of their own (no ArgumentParser, no Foundation), for
         // the resident memory of each worker.
         let worker: String
@@ -80,7 +88,8 @@ struct SergeantHostCommand: ParsableCommand {
         // The URL (with any password) goes to workers through the environment, not argv.
         let launch = WorkerLaunch(modulePath: workerModule, className: workerClass,
                                   redisURL: redis ?? Environment.value("SERGEANT_REDIS"),
-                                  reconnectTimeout: Environment.value("SERGEANT_RECONNECT_TIMEOUT").flatMap(Double.init))
+                                  reconnectTimeout: Environment.value("SERGEANT_RECONNECT_TIMEOUT").flatMap(Double.init),
+                                  logFormat: format)
         let supervisor = Supervisor(
             options: .init(workerExecutable: worker, launch: launch, concurrentWorkers: concurrentWorkers,
                            maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod),

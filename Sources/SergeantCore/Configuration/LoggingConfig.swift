@@ -10,16 +10,21 @@ public struct LoggingConfig: Codable, Sendable, Hashable {
     public var logToStdout: Bool
     /// Which task events are logged.
     public var events: LoggingEvents
+    /// sergeant's line format, or one JSON object a line for log shippers (`format`; beyond
+    /// Python). `sergeant-host --log-format` overrides it.
+    public var format: LogFormat
 
     /// Creates logging settings.
-    public init(level: LogLevel = .error, logToStdout: Bool = false, events: LoggingEvents = LoggingEvents()) {
+    public init(level: LogLevel = .error, logToStdout: Bool = false, events: LoggingEvents = LoggingEvents(),
+                format: LogFormat = .sergeant) {
         self.level = level
         self.logToStdout = logToStdout
         self.events = events
+        self.format = format
     }
 
     enum CodingKeys: String, CodingKey {
-        case level, events
+        case level, events, format
         case logToStdout = "log_to_stdout"
     }
 
@@ -29,7 +34,24 @@ public struct LoggingConfig: Codable, Sendable, Hashable {
         level = try container.decodeIfPresent(LogLevel.self, forKey: .level) ?? .error
         logToStdout = try container.decodeIfPresent(Bool.self, forKey: .logToStdout) ?? false
         events = try container.decodeIfPresent(LoggingEvents.self, forKey: .events) ?? LoggingEvents()
+        format = try container.decodeIfPresent(LogFormat.self, forKey: .format) ?? .sergeant
     }
+}
+
+// MARK: - LogFormat
+
+/// How log lines are written.
+///
+/// ```swift
+/// var logging = LoggingConfig(level: .info, logToStdout: true)
+/// logging.format = .json   // {"time":"2026-12-01T20:00:00.123Z","level":"info","logger":"test_worker","pid":42,"message":"..."}
+/// ```
+public enum LogFormat: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Python sergeant's line: `2026-11-29 10:00:00 test_worker  4242 INFO     message key=value`.
+    case sergeant
+    /// One JSON object a line: time (UTC, ISO 8601), level, logger, pid, message, then the
+    /// swift-log metadata as fields.
+    case json
 }
 
 /// Per-event log switches, as sergeant's `LoggingEvents` (same defaults).

@@ -27,12 +27,16 @@ package struct SergeantLogHandler: LogHandler {
     package var metadata: Logger.Metadata = [:]
     /// The lowest level written.
     package var logLevel: Logger.Level
+    /// sergeant's line or a JSON object.
+    package let format: LogFormat
 
     /// Creates a handler.
-    package init(label: String, level: Logger.Level = .info, destination: Destination = .standardError) {
+    package init(label: String, level: Logger.Level = .info, destination: Destination = .standardError,
+                 format: LogFormat = .sergeant) {
         self.label = label
         self.logLevel = level
         self.destination = destination
+        self.format = format
     }
 
     /// Reads and writes one metadata entry.
@@ -45,6 +49,10 @@ package struct SergeantLogHandler: LogHandler {
     package func log(event: LogEvent) {
         var message = event.message.description
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        if format == .json {
+            Self.write(line: Self.jsonLine(name: label, level: event.level, message: message, metadata: merged), to: destination)
+            return
+        }
         if !merged.isEmpty {
             message += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
@@ -60,6 +68,41 @@ package struct SergeantLogHandler: LogHandler {
         let length = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S", &parts)
         let stamp = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return "\(stamp) \(pad(name, 12)) \(getpid()) \(pad(level.name, 8)) \(message)\n"
+    }
+
+    /// One JSON object with the trailing newline: time (UTC, ISO 8601 with milliseconds),
+    /// level, logger, pid, message, then the metadata (sorted by key; values as strings, nested
+    /// metadata as JSON).
+    package static func jsonLine(name: String, level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var moment = now.tv_sec
+        var parts = tm()
+        gmtime_r(&moment, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
+        let milliseconds = String(now.tv_nsec / 1_000_000)
+        let stamp = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            + "." + String(repeating: "0", count: 3 - milliseconds.count) + milliseconds + "Z"
+        var entries: [ValueMap.Entry] = [
+            .init(key: "time", value: .string(stamp)), .init(key: "level", value: .string(level.rawValue)),
+            .init(key: "logger", value: .string(name)), .init(key: "pid", value: .int(Int64(getpid()))),
+            .init(key: "message", value: .string(message)),
+        ]
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !["time", "level", "logger", "pid", "message"].contains(key) {
+            entries.append(.init(key: .string(key), value: Self.value(value)))
+        }
+        return Value.map(ValueMap(entries)).jsonText + "\n"
+    }
+
+    private static func value(_ metadata: Logger.MetadataValue) -> Value {
+        switch metadata {
+        case .string(let text): return .string(text)
+        case .stringConvertible(let convertible): return .string(convertible.description)
+        case .array(let values): return .array(values.map(value))
+        case .dictionary(let values):
+            return .map(ValueMap(values.sorted { $0.key < $1.key }.map { .init(key: .string($0.key), value: value($0.value)) }))
+        }
     }
 
     /// Writes a whole line with one write(2), so lines of concurrent processes never interleave.

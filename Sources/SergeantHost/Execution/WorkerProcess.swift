@@ -19,11 +19,14 @@ public final class WorkerProcess {
         public var redisNodes: [RedisNode]?
         /// How long a dead Redis is retried before an operation fails.
         public var reconnectTimeout: Double
+        /// The log format replacing the configured one.
+        public var logFormat: LogFormat?
 
         /// Creates overrides.
-        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double = 30) {
+        public init(redisNodes: [RedisNode]? = nil, reconnectTimeout: Double = 30, logFormat: LogFormat? = nil) {
             self.redisNodes = redisNodes
             self.reconnectTimeout = reconnectTimeout
+            self.logFormat = logFormat
         }
     }
 
@@ -34,6 +37,7 @@ public final class WorkerProcess {
         let module = try PluginModule(path: modulePath)
         var config = try module.configuration(of: className, logger: logger)
         if let nodes = overrides.redisNodes { config.connector = .redis(nodes: nodes) }
+        if let format = overrides.logFormat { config.logging.format = format }
         let workerLogger = Self.logger(for: config)
         let broker: Broker
         do {
@@ -57,7 +61,8 @@ public final class WorkerProcess {
     /// The logger of a worker: sergeant's format, named after the worker, at its level.
     public static func logger(for config: WorkerConfig) -> Logger {
         var logger = Logger(label: config.name) { label in
-            SergeantLogHandler(label: label, destination: config.logging.logToStdout ? .standardOutput : .standardError)
+            SergeantLogHandler(label: label, destination: config.logging.logToStdout ? .standardOutput : .standardError,
+                               format: config.logging.format)
         }
         logger.logLevel = config.logging.level.loggerLevel
         return logger
@@ -65,11 +70,12 @@ public final class WorkerProcess {
 
     /// Runs the worker process `launch` describes to its end and returns its exit code.
     public static func run(_ launch: WorkerLaunch) -> Int32 {
-        let bootLogger = Logger(label: "sergeant-worker") { SergeantLogHandler(label: $0) }
+        let bootLogger = Logger(label: "sergeant-worker") { SergeantLogHandler(label: $0, format: launch.logFormat ?? .sergeant) }
         let stop = StopSignal.installingHandlers()
         let overrides: Overrides
         do {
-            overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout ?? 30)
+            overrides = Overrides(redisNodes: try launch.redisNodes(), reconnectTimeout: launch.reconnectTimeout ?? 30,
+                                  logFormat: launch.logFormat)
         } catch {
             bootLogger.critical("\(error)")
             return WorkerExitCode.invalidConfig.rawValue

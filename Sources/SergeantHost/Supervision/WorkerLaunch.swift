@@ -13,7 +13,7 @@ import SergeantPluginLoader
 ///
 ///     sergeant-worker --worker-module PATH --worker-class NAME
 ///     SERGEANT_WORKER_ID=host-pid-n  SERGEANT_RECOVER_ID=host-pid-m  SERGEANT_REDIS=redis://...
-///     SERGEANT_RECONNECT_TIMEOUT=seconds
+///     SERGEANT_RECONNECT_TIMEOUT=seconds  SERGEANT_LOG_FORMAT=sergeant|json
 ///
 /// ```swift
 /// var launch = WorkerLaunch(modulePath: "./libconsumer.so", className: "Worker")
@@ -36,21 +36,25 @@ public struct WorkerLaunch: Sendable, Equatable {
     public var redisURL: String?
     /// Seconds a dead Redis is retried before an operation fails (`SERGEANT_RECONNECT_TIMEOUT`).
     public var reconnectTimeout: Double?
+    /// The log format replacing the plugin's (`SERGEANT_LOG_FORMAT`: `sergeant` or `json`).
+    public var logFormat: LogFormat?
 
     static let workerIDVariable = "SERGEANT_WORKER_ID"
     static let predecessorVariable = "SERGEANT_RECOVER_ID"
     static let redisVariable = "SERGEANT_REDIS"
     static let reconnectVariable = "SERGEANT_RECONNECT_TIMEOUT"
+    static let logFormatVariable = "SERGEANT_LOG_FORMAT"
 
     /// A launch of `className` from `modulePath`.
     public init(modulePath: String, className: String, workerID: String? = nil, predecessorID: String? = nil,
-                redisURL: String? = nil, reconnectTimeout: Double? = nil) {
+                redisURL: String? = nil, reconnectTimeout: Double? = nil, logFormat: LogFormat? = nil) {
         self.modulePath = modulePath
         self.className = className
         self.workerID = workerID
         self.predecessorID = predecessorID
         self.redisURL = redisURL
         self.reconnectTimeout = reconnectTimeout
+        self.logFormat = logFormat
     }
 
     /// The command line of a worker process, `executable` first.
@@ -65,6 +69,7 @@ public struct WorkerLaunch: Sendable, Equatable {
         case Self.predecessorVariable: return predecessorID
         case Self.redisVariable: return redisURL
         case Self.reconnectVariable: return reconnectTimeout.map { String($0) }
+        case Self.logFormatVariable: return logFormat?.rawValue
         default: return nil
         }
     }
@@ -72,7 +77,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     /// The environment of a worker process: `inherited` (`NAME=value` entries) without the
     /// launch's own variables, then the launch's.
     public func environment(inheriting inherited: [String]) -> [String] {
-        let names = [Self.workerIDVariable, Self.predecessorVariable, Self.redisVariable, Self.reconnectVariable]
+        let names = [Self.workerIDVariable, Self.predecessorVariable, Self.redisVariable, Self.reconnectVariable, Self.logFormatVariable]
         var environment = inherited.filter { entry in !names.contains { entry.hasPrefix($0 + "=") } }
         for name in names { if let value = environmentValue(name) { environment.append("\(name)=\(value)") } }
         return environment
@@ -105,9 +110,17 @@ public struct WorkerLaunch: Sendable, Equatable {
             }
             timeout = seconds
         }
+        var format: LogFormat?
+        if let text = environment(Self.logFormatVariable), !text.isEmpty {
+            guard let known = LogFormat(rawValue: text) else {
+                throw WorkerLaunchError("\(Self.logFormatVariable)=\(text) is not a log format (sergeant or json)")
+            }
+            format = known
+        }
         self.init(modulePath: modulePath, className: className, workerID: environment(Self.workerIDVariable),
                   predecessorID: environment(Self.predecessorVariable),
-                  redisURL: environment(Self.redisVariable).flatMap { $0.isEmpty ? nil : $0 }, reconnectTimeout: timeout)
+                  redisURL: environment(Self.redisVariable).flatMap { $0.isEmpty ? nil : $0 }, reconnectTimeout: timeout,
+                  logFormat: format)
     }
 
     /// The Redis nodes of ``redisURL``, nil when unset. Throws for a value that is not a URL.
