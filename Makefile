@@ -3,6 +3,7 @@
 #   make test      every test, against a private redis-server the tests start themselves
 #   make examples  build every worker plugin under Plugins-Examples/
 #   make vectors   rewrite the Python sergeant task vectors under Tests/Fixtures/
+#   make install   sergeant, sergeant-host, sergeant-worker into $(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench     this project vs Python sergeant 0.27 vs the bare Redis limit: a table,
 #                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
 #   make callgrind instructions per task of one worker consuming 1,000 per transaction
@@ -68,6 +69,26 @@ callgrind: deps
 .PHONY: chaos
 chaos: deps
 	@SWIFT="$(SWIFT)" scripts/chaos.sh $(CHAOS_ARGS)
+
+# make install PREFIX=/usr/local: sergeant, sergeant-host and sergeant-worker (release builds) into
+# $(PREFIX)/bin, side by side (sergeant-host starts the sergeant-worker beside it).
+# INSTALL_CONFIGURATION=debug installs the debug builds (the test does, to spare a release build).
+PREFIX ?= /usr/local
+INSTALL_CONFIGURATION ?= release
+.PHONY: install install-binaries
+install: deps
+	$(SWIFT) build -c $(INSTALL_CONFIGURATION) --product sergeant
+	$(SWIFT) build -c $(INSTALL_CONFIGURATION) --product sergeant-host
+	$(SWIFT) build -c $(INSTALL_CONFIGURATION) --product sergeant-worker
+	@$(MAKE) --no-print-directory install-binaries
+
+# The copy alone, of what is built (the install test uses it: it runs inside swift test, which
+# holds the build directory).
+install-binaries:
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 755 .build/$(INSTALL_CONFIGURATION)/sergeant .build/$(INSTALL_CONFIGURATION)/sergeant-host \
+		.build/$(INSTALL_CONFIGURATION)/sergeant-worker "$(DESTDIR)$(PREFIX)/bin/"
+	@echo "installed sergeant, sergeant-host and sergeant-worker in $(DESTDIR)$(PREFIX)/bin"
 
 clean:
 	rm -rf .build Plugins-Examples/*/.build
