@@ -214,6 +214,22 @@ final class SergeantClientTests: XCTestCase {
         XCTAssertFalse(try queue.purge())
     }
 
+    struct Thumbnail: Codable, Sendable { var sourcePath: String; var width: Int }
+
+    /// The README's example, as written there.
+    func testReadmeExample() async throws {
+        let client = try SergeantClient(url: server.url,
+                                        options: .init(reconnectTimeout: 10, keyEncodingStrategy: .convertToSnakeCase, logger: logger))
+        let queue = client.queue("test_worker")
+        try await queue.push(kwargs: Thumbnail(sourcePath: "a.png", width: 64))
+        try await queue.push(kwargs: ["some_parameter": "one"], priority: .high, delay: 30, traceID: "order-42")
+        try await queue.push(many: [Thumbnail(sourcePath: "b.png", width: 8), Thumbnail(sourcePath: "c.png", width: 8)])
+        let count = try await queue.count(includeDelayed: true)
+        XCTAssertEqual(count, 4)
+        let tasks = try popAll(try workerBroker(), queue: "test_worker", expected: 3)
+        XCTAssertEqual(tasks.map { $0.kwargs["source_path"]?.stringValue }, ["a.png", "b.png", "c.png"])
+    }
+
     func testLocalSQLiteFile() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-client-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
