@@ -44,6 +44,8 @@ final class BrokerThread: @unchecked Sendable {
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var queued: [Operation] = []
     private var idle = false
+    /// The last turn took more than one operation: callers push concurrently.
+    private var lastDrainShared = false
     private var stopping = false
     /// Round trips made by pushes, and tasks they stored (for tests and metrics).
     private(set) var pushRoundTrips = 0
@@ -126,12 +128,34 @@ final class BrokerThread: @unchecked Sendable {
                 pthread_mutex_unlock(mutex)
                 return
             }
+            if lastDrainShared { gather() }
             let operations = queued
             queued = []
             pthread_mutex_unlock(mutex)
+            lastDrainShared = operations.count > 1
             drain(operations)
         }
     }
+
+    /// Called with the lock held, when the previous turn took several operations (callers
+    /// push concurrently): gives the CPU to them while they keep adding, so that a busy
+    /// machine (producers, this thread and redis-server sharing few cores) still fills each
+    /// round trip. It stops at the first yield during which nothing came, after
+    /// ``gatherBudget`` seconds, or at ``maxBatchSize`` operations; a lone caller never waits.
+    private func gather() {
+        let deadline = MonotonicClock.now + Self.gatherBudget
+        var seen = queued.count
+        while seen < maxBatchSize && !stopping {
+            pthread_mutex_unlock(mutex)
+            sched_yield()
+            pthread_mutex_lock(mutex)
+            guard queued.count > seen, MonotonicClock.now < deadline else { return }
+            seen = queued.count
+        }
+    }
+
+    /// Longest ``gather()``: a bound on the latency it adds to a push.
+    static let gatherBudget = 0.000_2
 
     /// Runs operations in order, pushes between two barriers batched per key.
     private func drain(_ operations: [Operation]) {

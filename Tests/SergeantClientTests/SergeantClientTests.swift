@@ -133,6 +133,20 @@ final class SergeantClientTests: XCTestCase {
         XCTAssertEqual(failures, 20)
     }
 
+    func testPushWaitsForRedisToComeBack() async throws {
+        let client = try client(SergeantClient.Options(reconnectTimeout: 20, logger: logger))
+        let queue = client.queue("q")
+        try await queue.push(kwargs: ["n": 1] as ValueMap)
+        server.kill()
+        // The client's connection is dead now: these pushes retry with backoff until the
+        // server is back on the same port.
+        let pending = Task { try await queue.push(many: [["n": 2], ["n": 3]] as [ValueMap]) }
+        try server.start()
+        try await pending.value
+        let count = try await queue.count()
+        XCTAssertEqual(count, 2, "the server came back empty (no persistence), with the two pushed since")
+    }
+
     struct Resize: Codable, Equatable, Sendable {
         var sourcePath: String
         var targetWidth: Int
