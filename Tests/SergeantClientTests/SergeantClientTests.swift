@@ -145,6 +145,8 @@ final class SergeantClientTests: XCTestCase {
         try await pending.value
         let count = try await queue.count()
         XCTAssertEqual(count, 2, "the server came back empty (no persistence), with the two pushed since")
+        // A restarted server may take its whole SIGTERM grace period at teardown: no data to keep.
+        server.kill()
     }
 
     struct Resize: Codable, Equatable, Sendable {
