@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "sergeant-host", targets: ["sergeant-host"]),
         /// A worker process, which loads the plugin; sergeant-host starts it from its own directory.
         .executable(name: "sergeant-worker", targets: ["sergeant-worker"]),
+        /// Pushing tasks from a Swift app: no plugin, no ArgumentParser, no host.
+        .library(name: "SergeantClient", targets: ["SergeantClient"]),
         /// The producer and admin command line.
         .executable(name: "sergeant", targets: ["sergeant"]),
     ],
@@ -74,6 +76,16 @@ let package = Package(
                 "CHiredis",
                 "CCompression",
                 "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The client library for apps that push tasks (`import SergeantClient`).
+        .target(
+            name: "SergeantClient",
+            dependencies: [
+                "SergeantBroker",
+                "SergeantCore",
+                "SergeantCompression",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -155,6 +167,11 @@ let package = Package(
         .testTarget(
             name: "SergeantBrokerTests",
             dependencies: ["SergeantBroker", "SergeantCompression", "SergeantCore", "SergeantTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "SergeantClientTests",
+            dependencies: ["SergeantClient", "SergeantBroker", "SergeantCore", "SergeantTestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

@@ -78,12 +78,32 @@ public final class Broker: @unchecked Sendable {
         var items: [[UInt8]] = []
         items.reserveCapacity(encodedTasks.count)
         for task in encodedTasks {
-            do { items.append(try encoder.encode(messagePack: task)) } catch { throw BrokerError(error.message) }
-            if let size = items.last?.count, maxTaskSize > 0, size > maxTaskSize {
-                throw BrokerError("a task of \(size) bytes exceeds max_task_size (\(maxTaskSize) bytes); nothing was pushed."
-                    + " Send a reference to the data instead, or raise max_task_size in the worker's configuration")
-            }
+            items.append(try stored(messagePack: task))
         }
+        try push(stored: items, queue: queue, priority: priority, consumableFrom: consumableFrom)
+    }
+
+    /// One task's bytes as this broker stores them: encoded as configured and checked
+    /// against max_task_size. A producer that batches pushes (SergeantClient) calls this
+    /// per task on its own thread, then ``push(stored:queue:priority:consumableFrom:)``.
+    package func stored(messagePack task: [UInt8]) throws(BrokerError) -> [UInt8] {
+        let item: [UInt8]
+        do { item = try encoder.encode(messagePack: task) } catch { throw BrokerError(error.message) }
+        if maxTaskSize > 0, item.count > maxTaskSize {
+            throw Self.tooLarge(size: item.count, limit: maxTaskSize)
+        }
+        return item
+    }
+
+    /// The error of a task larger than max_task_size.
+    package static func tooLarge(size: Int, limit: Int) -> BrokerError {
+        BrokerError("a task of \(size) bytes exceeds max_task_size (\(limit) bytes); nothing was pushed."
+            + " Send a reference to the data instead, or raise max_task_size in the worker's configuration")
+    }
+
+    /// Pushes items already as stored (see ``stored(messagePack:)``) in one round trip.
+    package func push(stored items: [[UInt8]], queue: String, priority: TaskPriority,
+                      consumableFrom: Double?) throws(BrokerError) {
         try withConnector { connector throws(BrokerError) in
             try connector.push(queue: keys(queue).queue, items: items, priority: priority, consumableFrom: consumableFrom)
         }
