@@ -53,6 +53,8 @@ final class RedisLimitsTests: XCTestCase {
         XCTAssertTrue(check.evictsKeys)
         XCTAssertTrue(check.persistsNothing)
         XCTAssertNotNil(check.runID)
+        XCTAssertEqual(connector.serverChecks.map(\.node), [server.node])
+        XCTAssertEqual(connector.serverChecks.map(\.check), [check])
     }
 
     func testNoevictionWithAnAppendOnlyFileSaysNothing() throws {

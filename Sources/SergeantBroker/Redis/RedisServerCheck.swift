@@ -121,3 +121,13 @@ public struct RedisServerCheck: Sendable, Equatable {
         }
     }
 }
+
+// MARK: - Findings of a connector
+
+extension RedisConnector {
+    /// What each node's latest connection found (``RedisServerCheck``), in configuration order;
+    /// nil for a node not connected yet: for reports such as a future `sergeant stats`.
+    public var serverChecks: [(node: RedisNode, check: RedisServerCheck?)] {
+        connections.map { ($0.node, $0.serverCheck) }
+    }
+}
