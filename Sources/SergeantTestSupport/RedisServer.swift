@@ -23,10 +23,15 @@ public final class RedisServer: @unchecked Sendable {
         public var startTimeout: Double
         /// Runs the server in a process group of its own (its pid is the group id).
         public var ownProcessGroup: Bool
+        /// More `redis-server` arguments, after the others (so they win): for example
+        /// `["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]` or `["--save", "60 1"]`.
+        public var extraArguments: [String]
 
         /// Creates options.
         public init(port: Int? = nil, directory: URL? = nil, appendOnly: Bool = false,
-                    rewritesAppendOnlyFile: Bool = true, startTimeout: Double = 10, ownProcessGroup: Bool = false) {
+                    rewritesAppendOnlyFile: Bool = true, startTimeout: Double = 10, ownProcessGroup: Bool = false,
+                    extraArguments: [String] = []) {
+            self.extraArguments = extraArguments
             self.port = port
             self.directory = directory
             self.appendOnly = appendOnly
@@ -90,7 +95,7 @@ public final class RedisServer: @unchecked Sendable {
         var arguments = [try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
                          "--dir", directory.path, "--save", "", "--appendonly", options.appendOnly ? "yes" : "no"]
         if !options.rewritesAppendOnlyFile { arguments += ["--auto-aof-rewrite-percentage", "0"] }
-        let process = try ChildProcess(arguments + ["--loglevel", "warning"],
+        let process = try ChildProcess(arguments + ["--loglevel", "warning"] + options.extraArguments,
                                    output: output ?? directory.appendingPathComponent("redis.log").path,
                                    processGroup: options.ownProcessGroup)
         self.process = process

@@ -26,6 +26,9 @@ public final class RedisConnection {
     /// The commands of the current round trip in the wire format, reused between calls so a
     /// command costs no allocation of its own.
     @exclusivity(unchecked) private var request = RequestBuffer()
+    /// What the latest connection found about the node's settings (``RedisServerCheck``);
+    /// nil before the first connection.
+    public private(set) var serverCheck: RedisServerCheck?
 
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
@@ -195,7 +198,8 @@ public final class RedisConnection {
 
     // MARK: Connection
 
-    /// The open stream, or a new one with the connection's setup (AUTH, SELECT) done.
+    /// The open stream, or a new one with the connection's setup (AUTH, SELECT) done and the
+    /// node's settings checked (``RedisServerCheck``), all in one round trip.
     private func connected() throws(BrokerError) -> any RedisStream {
         if let stream { return stream }
         let stream = try transport.connect(to: node)
@@ -204,15 +208,20 @@ public final class RedisConnection {
         var setup = RequestBuffer()
         if let password = node.password { setup.append(["AUTH", password]) }
         if node.database != 0 { setup.append(["SELECT", String(node.database)]) }
-        guard setup.commands > 0 else { return stream }
+        let setupCommands = setup.commands
+        for command in RedisServerCheck.commands { setup.append(command) }
         try stream.write(setup.bytes)
-        for reply in try replies(setup.commands, from: stream) {
+        let replies = try replies(setup.commands, from: stream)
+        for reply in replies.prefix(setupCommands) {
             if case .error(let message) = reply {
                 disconnect()
                 // Never echo the password: only the server's answer.
                 throw BrokerError("redis \(node) refused the connection setup (AUTH/SELECT): \(message)")
             }
         }
+        let check = RedisServerCheck(replies: replies.dropFirst(setupCommands))
+        check.log(node: node, previous: serverCheck, to: logger)
+        serverCheck = check
         return stream
     }
 

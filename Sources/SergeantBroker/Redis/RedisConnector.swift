@@ -72,7 +72,17 @@ public final class RedisConnector: QueueConnector {
                 }
             }
         }
-        if case .error(let message) = reply { throw BrokerError("push to \(queue) failed: \(message)") }
+        if case .error(let message) = reply { throw Self.pushFailure(queue: queue, count: items.count, message: message) }
+    }
+
+    /// The error of a push that Redis refused (`message`, its error reply): nothing was pushed.
+    static func pushFailure(queue: String, count: Int, message: String) -> BrokerError {
+        if message.hasPrefix("OOM") {
+            return BrokerError("redis is out of memory and refused the push of \(count) task(s) to \(queue) (\(message));"
+                + " nothing was pushed. Let workers drain the queues, purge what is not needed, or raise maxmemory"
+                + " (`CONFIG SET maxmemory ...`, maxmemory in redis.conf)")
+        }
+        return BrokerError("push of \(count) task(s) to \(queue) failed: \(message); nothing was pushed")
     }
 
     public func pop(queue: String, count: Int) throws(BrokerError) -> [[UInt8]] {
