@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" --loglevel warning >/dev/null &
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --dir "$work" --loglevel warning >/dev/null &
 redis_pid=$!
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
