@@ -67,8 +67,8 @@ extension Broker {
             // own deaths count.
             try connector.push(queue: keys.recovered, items: back, priority: .normal, consumableFrom: nil)
             try connector.push(queue: keys.dead, items: dead, priority: .normal, consumableFrom: nil)
-            // Until here the claimant's own in-flight record held them.
-            try inFlight.acknowledge(keys, worker: claimant)
+            // Until here the claimant's reclaimed list held them.
+            try inFlight.releaseReclaimed(keys, by: claimant)
             return (back.count, dead.count)
         }
     }

@@ -23,10 +23,14 @@ public protocol InFlightRecords: QueueConnector {
     /// Marks `worker` alive for `ttl` seconds and lists it among the queue's workers.
     func heartbeat(_ keys: KeySpace, worker: String, ttl: Int) throws(BrokerError)
     /// Takes over the in-flight items of `worker` (dead: its supervisor reaped it): they move
-    /// from its record to the claimant's and are returned, for the caller to push back or set
-    /// aside and then acknowledge. `alsoExpired` adds every worker of the queue whose heartbeat
-    /// expired, checked in the same atomic step that takes its record.
+    /// from its records to the claimant's reclaimed list, and everything that list holds is
+    /// returned, for the caller to push back or set aside and then ``releaseReclaimed(_:by:)``.
+    /// `alsoExpired` adds every worker of the queue whose heartbeat expired, checked in the
+    /// same atomic step that takes its records.
     func reclaim(_ keys: KeySpace, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]]
+    /// Forgets the claimant's reclaimed list: what ``reclaim(_:worker:alsoExpired:by:)``
+    /// returned is pushed back.
+    func releaseReclaimed(_ keys: KeySpace, by claimant: String) throws(BrokerError)
     /// Counts one more death of a worker while `item` was in flight; returns the count.
     func countDeath(_ keys: KeySpace, item: [UInt8]) throws(BrokerError) -> Int
 }

@@ -42,6 +42,9 @@ public struct KeySpace: Sendable, Hashable {
 
     /// The tasks `worker` has in flight: `NAME.processing.WORKER`.
     public func processing(_ worker: String) -> String { queue + ".processing." + worker }
+    /// What `worker` took over from dead workers and has not pushed back yet:
+    /// `NAME.reclaimed.WORKER` (recovered with that worker's own records if it dies too).
+    public func reclaimed(_ worker: String) -> String { queue + ".reclaimed." + worker }
     /// The id of `worker`'s last pop, which makes a resent pop safe: `NAME.batch.WORKER`.
     public func batch(_ worker: String) -> String { queue + ".batch." + worker }
     /// `worker`'s heartbeat: `NAME.heartbeat.WORKER`.

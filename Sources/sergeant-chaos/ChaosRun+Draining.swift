@@ -10,7 +10,9 @@ extension ChaosRun {
         guard let queued = integer("LLEN", queue).flatMap({ main in integer("LLEN", KeySpace(queue: queue).recovered).map { main + $0 } }),
               let delayed = integer("ZCARD", KeySpace.delayedSet(of: queue)),
               let timedOut = integer("LLEN", KeySpace(queue: queue).timedOut), let dead = integer("LLEN", KeySpace(queue: queue).dead),
-              case .array(let keys)? = try? command("KEYS", KeySpace(queue: queue).processing("*")) else { return nil }
+              case .array(let processing)? = try? command("KEYS", KeySpace(queue: queue).processing("*")),
+              case .array(let reclaimed)? = try? command("KEYS", KeySpace(queue: queue).reclaimed("*")) else { return nil }
+        let keys = processing + reclaimed
         var inFlight = 0
         var lists = 0
         for case .bytes(let key) in keys {

@@ -40,8 +40,10 @@ extension ChaosRun {
             }
         }
         list(queue).forEach { place($0, .queue) }
-        if case .array(let keys)? = try? command("KEYS", KeySpace(queue: queue).processing("*")) {
-            for case .bytes(let key) in keys { list(String(decoding: key, as: UTF8.self)).forEach { place($0, .processing) } }
+        for pattern in [KeySpace(queue: queue).processing("*"), KeySpace(queue: queue).reclaimed("*")] {
+            if case .array(let keys)? = try? command("KEYS", pattern) {
+                for case .bytes(let key) in keys { list(String(decoding: key, as: UTF8.self)).forEach { place($0, .processing) } }
+            }
         }
         var deadReasons: [String: Int] = [:]
         var deadNumbers: [Int] = []

@@ -68,4 +68,33 @@ final class LiveWorkerRecoveryTests: XCTestCase {
         XCTAssertEqual(try broker().recover(queue: "q", deadWorker: "A", claimant: "A2", maxDeaths: 3).requeued, 1)
         XCTAssertEqual(try inspector.command("LLEN", "q.recovered"), .integer(1))
     }
+
+    func testTasksReclaimedByARecoveryThatFailedHalfwayAreNotLost() throws {
+        let producer = broker()
+        try producer.push(tasks: [SergeantTask(kwargs: ["n": 1]), SergeantTask(kwargs: ["n": 2])], queue: "q")
+        _ = try broker().pop(queue: "q", count: 2, inFlightFor: "A")
+        _ = try inspector.command("DEL", "q.heartbeat.A")
+        // B's first recovery takes A's tasks and then fails before pushing them back (its reply
+        // lost, Redis restarted, B killed): what it took waits in B's reclaimed list.
+        let connector = RedisConnector(nodes: [server.node], logger: logger)
+        XCTAssertEqual(try connector.reclaim(KeySpace(queue: "q"), worker: nil, alsoExpired: true, by: "B").count, 2)
+        XCTAssertEqual(try inspector.command("EXISTS", "q.processing.A"), .integer(0))
+        XCTAssertEqual(try inspector.command("LLEN", "q.reclaimed.B"), .integer(2))
+        // B's next recovery pushes them back although no dead worker is left to take from.
+        XCTAssertEqual(try broker().recover(queue: "q", deadWorker: nil, claimant: "B", maxDeaths: 3).requeued, 2)
+        XCTAssertEqual(try inspector.command("LLEN", "q.recovered"), .integer(2))
+        XCTAssertEqual(try inspector.command("EXISTS", "q.reclaimed.B"), .integer(0))
+    }
+
+    func testADeadClaimantsReclaimedTasksAreRecoveredWithItsOwnRecords() throws {
+        let producer = broker()
+        try producer.push(tasks: [SergeantTask(kwargs: ["n": 1])], queue: "q")
+        _ = try broker().pop(queue: "q", count: 1, inFlightFor: "A")
+        _ = try inspector.command("DEL", "q.heartbeat.A")
+        let connector = RedisConnector(nodes: [server.node], logger: logger)
+        _ = try connector.reclaim(KeySpace(queue: "q"), worker: nil, alsoExpired: true, by: "B")
+        // B dies before pushing them back; its replacement C recovers B (reaped by the supervisor).
+        XCTAssertEqual(try broker().recover(queue: "q", deadWorker: "B", claimant: "C", maxDeaths: 3).requeued, 1)
+        XCTAssertEqual(try inspector.command("LLEN", "q.recovered"), .integer(1))
+    }
 }

@@ -8,7 +8,7 @@ extension RedisConnector {
     public func reclaim(_ keys: KeySpace, worker: String?, alsoExpired: Bool, by claimant: String) throws(BrokerError) -> [[UInt8]] {
         let queue = keys.queue
         var items: [[UInt8]] = []
-        let mine = KeySpace(queue: queue).processing(claimant)
+        let mine = keys.reclaimed(claimant)
         try onEveryNode("reclaiming in-flight tasks") { connection throws(BrokerError) in
             var candidates = worker.map { [($0, "dead")] } ?? []
             if alsoExpired, case .array(let members) = try connection.command("SMEMBERS", KeySpace(queue: queue).processingSet) {
@@ -22,18 +22,25 @@ extension RedisConnector {
                 // A live worker's heartbeat is checked in the same step that takes its list,
                 // so a worker whose heartbeat is there is never robbed.
                 let reply = try connection.evaluate(RedisScripts.reclaimScript, keys: [
-                    KeySpace(queue: queue).processing(id), KeySpace(queue: queue).heartbeat(id), KeySpace(queue: queue).processingSet,
-                    KeySpace(queue: queue).batch(id), mine,
+                    keys.processing(id), keys.heartbeat(id), keys.processingSet, keys.batch(id), mine, keys.reclaimed(id),
                 ], arguments: [Array(id.utf8), Array(state.utf8)])
                 if case .error(let message) = reply { throw BrokerError("reclaiming the tasks of \(id) failed: \(message)") }
-                try collect(reply, into: &items, queue: queue)
             }
+            // The whole reclaimed list, not the scripts' replies: it also holds what a script
+            // whose reply was lost, or an earlier recovery that failed halfway, moved there.
+            try collect(try connection.command("LRANGE", mine, "0", "-1"), into: &items, queue: queue)
         }
         // The caller pushes them to the recovered list: pops go through the script again.
         if !items.isEmpty, let single = inFlightPop, single.queue == queue {
             single.recoveredWaiting = Array(repeating: true, count: connections.count)
         }
         return items
+    }
+
+    public func releaseReclaimed(_ keys: KeySpace, by claimant: String) throws(BrokerError) {
+        try onEveryNode("releasing reclaimed tasks") { connection throws(BrokerError) in
+            _ = try connection.command("DEL", keys.reclaimed(claimant))
+        }
     }
 
     public func countDeath(_ keys: KeySpace, item: [UInt8]) throws(BrokerError) -> Int {

@@ -62,23 +62,28 @@ enum RedisScripts {
         """)
 
     /// Takes over the in-flight list of one worker, atomically: only when its heartbeat is
-    /// gone (unless the caller knows it is dead, ARGV[2] == "dead": its supervisor reaped it),
-    /// and appended to the claimant's list (never overwriting it), so that the claimant holds
-    /// the tasks in flight until they are safely pushed back; a claimant that dies before
-    /// that leaves them for its own replacement. Returns the items taken.
+    /// gone (unless the caller knows it is dead, ARGV[2] == "dead": its supervisor reaped it).
+    /// Its in-flight list and what it had itself taken over and not pushed back yet are
+    /// appended to the claimant's reclaimed list, which holds them until they are safely pushed
+    /// back; so a resent script (after a lost reply), a failure halfway, or a claimant that
+    /// dies too never drops them.
     /// KEYS: its processing list, its heartbeat, the processing set, its batch id, the
-    /// claimant's processing list. ARGV: its worker id, "dead" or "expired".
+    /// claimant's reclaimed list, its own reclaimed list. ARGV: its worker id, "dead" or "expired".
     static let reclaimScript = LuaScript("""
         if ARGV[2] ~= 'dead' and redis.call('EXISTS', KEYS[2]) == 1 then
-            return false
+            return 0
         end
-        local items = redis.call('LRANGE', KEYS[1], 0, -1)
-        for first = 1, #items, 1000 do
-            redis.call('RPUSH', KEYS[5], unpack(items, first, math.min(first + 999, #items)))
+        local moved = 0
+        for _, source in ipairs({KEYS[1], KEYS[6]}) do
+            local items = redis.call('LRANGE', source, 0, -1)
+            for first = 1, #items, 1000 do
+                redis.call('RPUSH', KEYS[5], unpack(items, first, math.min(first + 999, #items)))
+            end
+            moved = moved + #items
         end
-        redis.call('DEL', KEYS[1], KEYS[4])
+        redis.call('DEL', KEYS[1], KEYS[4], KEYS[6])
         redis.call('SREM', KEYS[3], ARGV[1])
-        return items
+        return moved
         """)
     
 }
