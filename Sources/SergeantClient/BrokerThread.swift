@@ -40,8 +40,7 @@ final class BrokerThread: @unchecked Sendable {
     let broker: Broker
     /// Most items sent in one round trip (more wait for the next one).
     let maxBatchSize: Int
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let monitor = Monitor()
     private var queued: [Operation] = []
     private var idle = false
     /// The last turn took more than one operation: callers push concurrently.
@@ -53,15 +52,6 @@ final class BrokerThread: @unchecked Sendable {
     init(broker: Broker, maxBatchSize: Int) {
         self.broker = broker
         self.maxBatchSize = max(1, maxBatchSize)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
     }
 
     /// Starts the thread; it holds this object until ``stop()`` and the queue is drained.
@@ -82,30 +72,30 @@ final class BrokerThread: @unchecked Sendable {
 
     /// Ends the thread once what is queued is done; later operations fail with `.closed`.
     func stop() {
-        pthread_mutex_lock(mutex)
+        monitor.lock()
         stopping = true
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
+        monitor.signal()
+        monitor.unlock()
     }
 
     /// Queues an operation (completed at once with `.closed` after ``stop()``).
     func enqueue(_ operation: Operation) {
-        pthread_mutex_lock(mutex)
+        monitor.lock()
         guard !stopping else {
-            pthread_mutex_unlock(mutex)
+            monitor.unlock()
             Self.fail(operation, with: .closed("the client was closed"))
             return
         }
         queued.append(operation)
         // Only a waiting thread needs the wake-up: a busy one takes the queue on its next turn.
-        if idle { pthread_cond_signal(condition) }
-        pthread_mutex_unlock(mutex)
+        if idle { monitor.signal() }
+        monitor.unlock()
     }
 
     /// Round trips made by pushes so far.
     var roundTrips: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
+        monitor.lock()
+        defer { monitor.unlock() }
         return pushRoundTrips
     }
 
@@ -118,20 +108,20 @@ final class BrokerThread: @unchecked Sendable {
 
     private func run() {
         while true {
-            pthread_mutex_lock(mutex)
+            monitor.lock()
             while queued.isEmpty && !stopping {
                 idle = true
-                pthread_cond_wait(condition, mutex)
+                monitor.wait()
                 idle = false
             }
             if queued.isEmpty && stopping {
-                pthread_mutex_unlock(mutex)
+                monitor.unlock()
                 return
             }
             if lastDrainShared { gather() }
             let operations = queued
             queued = []
-            pthread_mutex_unlock(mutex)
+            monitor.unlock()
             lastDrainShared = operations.count > 1
             drain(operations)
         }
@@ -146,9 +136,9 @@ final class BrokerThread: @unchecked Sendable {
         let deadline = MonotonicClock.now + Self.gatherBudget
         var seen = queued.count
         while seen < maxBatchSize && !stopping {
-            pthread_mutex_unlock(mutex)
+            monitor.unlock()
             sched_yield()
-            pthread_mutex_lock(mutex)
+            monitor.lock()
             guard queued.count > seen, MonotonicClock.now < deadline else { return }
             seen = queued.count
         }
@@ -202,9 +192,9 @@ final class BrokerThread: @unchecked Sendable {
         } catch {
             result = .failure(.broker(error))
         }
-        pthread_mutex_lock(mutex)
+        monitor.lock()
         pushRoundTrips += 1
-        pthread_mutex_unlock(mutex)
+        monitor.unlock()
         for push in group { push.complete(result) }
     }
 }
@@ -213,9 +203,33 @@ final class BrokerThread: @unchecked Sendable {
 
 /// A result one thread waits for and another hands over (the blocking API).
 final class Rendezvous<T: Sendable>: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var value: T?
+
+
+    func put(_ result: T) {
+        monitor.lock()
+        value = result
+        monitor.signal()
+        monitor.unlock()
+    }
+
+    func take() -> T {
+        monitor.lock()
+        while value == nil { monitor.wait() }
+        let result = value!
+        monitor.unlock()
+        return result
+    }
+}
+
+// MARK: - Monitor
+
+/// A pthread mutex with its condition variable, for the broker thread and the callers that
+/// wait on it.
+final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var value: T?
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -229,18 +243,9 @@ final class Rendezvous<T: Sendable>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func put(_ result: T) {
-        pthread_mutex_lock(mutex)
-        value = result
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    func take() -> T {
-        pthread_mutex_lock(mutex)
-        while value == nil { pthread_cond_wait(condition, mutex) }
-        let result = value!
-        pthread_mutex_unlock(mutex)
-        return result
-    }
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Waits for ``signal()``; the caller holds the lock.
+    func wait() { pthread_cond_wait(condition, mutex) }
+    func signal() { pthread_cond_signal(condition) }
 }
