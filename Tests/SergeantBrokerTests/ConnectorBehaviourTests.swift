@@ -19,6 +19,18 @@ class ConnectorBehaviourTests: XCTestCase {
         throw XCTSkip("ConnectorBehaviourTests runs through its subclasses")
     }
 
+    /// The items `worker` holds on `queue` (in flight, then reclaimed), read around the
+    /// broker. Subclasses override it.
+    func heldBy(_ worker: String, queue: String) throws -> [[UInt8]] {
+        throw XCTSkip("ConnectorBehaviourTests runs through its subclasses")
+    }
+
+    /// Makes `worker`'s heartbeat on `queue` look expired, as if it had died with its
+    /// supervisor. Subclasses override it.
+    func expireHeartbeat(_ worker: String, queue: String) throws {
+        throw XCTSkip("ConnectorBehaviourTests runs through its subclasses")
+    }
+
     override func setUpWithError() throws {
         try super.setUpWithError()
         if type(of: self) == ConnectorBehaviourTests.self {

@@ -18,6 +18,15 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
         Broker(connector: try LocalConnector(filePath: filePath), encoder: encoder)
     }
 
+    override func heldBy(_ worker: String, queue: String) throws -> [[UInt8]] {
+        try LocalConnector(filePath: filePath).inFlightItems(queue: queue).filter { $0.worker == worker }.map(\.item)
+    }
+
+    override func expireHeartbeat(_ worker: String, queue: String) throws {
+        try LocalConnector(filePath: filePath).database.run("UPDATE sergeant_heartbeats SET expires_at = 0 WHERE queue = ?1 AND worker = ?2",
+                                                            [.text(queue), .text(worker)])
+    }
+
     override func setUpWithError() throws {
         directory = try makeTemporaryDirectory()
         try super.setUpWithError()
@@ -81,7 +90,7 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
             print(db.execute("SELECT count(*) FROM sergeant_queue WHERE queue = 'q'").fetchone()[0])
             print(db.execute("SELECT count(*) FROM sergeant_delayed WHERE queue = 'q'").fetchone()[0])
             """)
-        XCTAssertEqual(report, ["wal", "ok", "sergeant_delayed,sergeant_keys,sergeant_locks,sergeant_queue", "2", "1"])
+        XCTAssertEqual(report, ["wal", "ok", "sergeant_deaths,sergeant_delayed,sergeant_heartbeats,sergeant_in_flight,sergeant_keys,sergeant_locks,sergeant_queue,sergeant_reclaimed", "2", "1"])
     }
 
     func testAFileThatIsNotADatabaseIsAClearError() throws {

@@ -20,6 +20,19 @@ final class RedisConnectorTests: ConnectorBehaviourTests {
         server = nil
     }
 
+    override func heldBy(_ worker: String, queue: String) throws -> [[UInt8]] {
+        let keys = KeySpace(queue: queue)
+        let inspector = RedisConnection(node: server.node, logger: logger)
+        return try [keys.processing(worker), keys.reclaimed(worker)].flatMap { key -> [[UInt8]] in
+            guard case .array(let items) = try inspector.command("LRANGE", key, "0", "-1") else { return [] }
+            return items.compactMap { if case .bytes(let bytes) = $0 { bytes } else { nil } }
+        }
+    }
+
+    override func expireHeartbeat(_ worker: String, queue: String) throws {
+        _ = try server.command("DEL", KeySpace(queue: queue).heartbeat(worker))
+    }
+
     func testStorageUsesSergeantsRedisNames() throws {
         try broker.push(tasks: (0..<5).map(task), queue: "q")
         XCTAssertEqual(try server.command("LLEN", "q"), ":5", "one RPUSH stores all five")

@@ -23,7 +23,7 @@ import SergeantCore
 public final class LocalConnector: QueueConnector {
     /// The SQLite file.
     public let filePath: String
-    private let database: LocalDatabase
+    let database: LocalDatabase
 
     /// The tables and indexes, created when missing.
     static let schema = """
@@ -50,6 +50,9 @@ public final class LocalConnector: QueueConnector {
             expires_at REAL NOT NULL
         );
         """
+
+    /// Every table of the file.
+    static let tables = ["sergeant_queue", "sergeant_delayed", "sergeant_keys", "sergeant_locks"] + inFlightTables
 
     /// Opens `filePath`, creating the file and its tables when missing, and switches it to
     /// WAL. Throws when the file cannot be opened or written, or is not a database.
@@ -81,15 +84,17 @@ public final class LocalConnector: QueueConnector {
             try database.execute("PRAGMA synchronous = NORMAL")
             let tables = try database.retrying { () throws(LocalFailure) -> Int in
                 var count = 0
-                try database.run("""
-                    SELECT count(*) FROM sqlite_master WHERE type = 'table'
-                    AND name IN ('sergeant_queue', 'sergeant_delayed', 'sergeant_keys', 'sergeant_locks')
-                    """) { count = Int($0.int(0)) }
+                let names = Self.tables.map { "'\($0)'" }.joined(separator: ", ")
+                try database.run("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN (\(names))") {
+                    count = Int($0.int(0))
+                }
                 return count
             }
-            if tables < 4 {
+            // A file of an older version gains the tables it lacks.
+            if tables < Self.tables.count {
                 try database.transaction(immediate: true) { () throws(LocalFailure) in
                     try database.execute(Self.schema)
+                    try database.execute(Self.inFlightSchema)
                 }
             }
         } catch {
@@ -98,7 +103,7 @@ public final class LocalConnector: QueueConnector {
     }
 
     /// Runs `body` as one write transaction, turning failures into ``BrokerError``.
-    private func write<T>(_ what: @autoclosure () -> String, _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
+    func write<T>(_ what: @autoclosure () -> String, _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
         do {
             return try database.transaction(immediate: true, body)
         } catch {
@@ -107,7 +112,7 @@ public final class LocalConnector: QueueConnector {
     }
 
     /// Runs `body` (one statement, or a read transaction) retried while the file is busy.
-    private func read<T>(_ what: @autoclosure () -> String, _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
+    func read<T>(_ what: @autoclosure () -> String, _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
         do {
             return try database.retrying(body)
         } catch {
@@ -201,36 +206,42 @@ public final class LocalConnector: QueueConnector {
         }
         guard anything else { return [] }
         return try write("pop from \(queue)") { () throws(LocalFailure) -> [[UInt8]] in
-            var items: [[UInt8]] = []
-            var lastPosition: Int64?
-            try database.run("SELECT position, item FROM sergeant_queue WHERE queue = ?1 ORDER BY position LIMIT ?2",
-                             [.text(queue), .int(Int64(count))]) { row in
-                lastPosition = row.int(0)
-                items.append(row.bytes(1))
-            }
-            if let lastPosition {
-                // The rows just read are exactly the queue's rows up to the last position.
-                try database.run("DELETE FROM sergeant_queue WHERE queue = ?1 AND position <= ?2",
-                                 [.text(queue), .int(lastPosition)])
-            }
-            guard items.count < count else { return items }
-            var last: (time: Double, id: Int64)?
-            try database.run("""
-                SELECT consumable_from, id, item FROM sergeant_delayed
-                WHERE queue = ?1 AND consumable_from <= ?2
-                ORDER BY consumable_from, id LIMIT ?3
-                """, [.text(queue), .double(unixTime()), .int(Int64(count - items.count))]) { row in
-                last = (row.double(0), row.int(1))
-                items.append(row.bytes(2))
-            }
-            if let last {
-                try database.run("""
-                    DELETE FROM sergeant_delayed
-                    WHERE queue = ?1 AND (consumable_from < ?2 OR (consumable_from = ?2 AND id <= ?3))
-                    """, [.text(queue), .double(last.time), .int(last.id)])
-            }
-            return items
+            try Self.take(count, from: queue, in: database)
         }
+    }
+
+    /// Deletes and returns up to `count` items of `queue`, inside the caller's transaction:
+    /// from the head first, then delayed items whose time has come, earliest first.
+    static func take(_ count: Int, from queue: String, in database: LocalDatabase) throws(LocalFailure) -> [[UInt8]] {
+        var items: [[UInt8]] = []
+        var lastPosition: Int64?
+        try database.run("SELECT position, item FROM sergeant_queue WHERE queue = ?1 ORDER BY position LIMIT ?2",
+                         [.text(queue), .int(Int64(count))]) { row in
+            lastPosition = row.int(0)
+            items.append(row.bytes(1))
+        }
+        if let lastPosition {
+            // The rows just read are exactly the queue's rows up to the last position.
+            try database.run("DELETE FROM sergeant_queue WHERE queue = ?1 AND position <= ?2",
+                             [.text(queue), .int(lastPosition)])
+        }
+        guard items.count < count else { return items }
+        var last: (time: Double, id: Int64)?
+        try database.run("""
+            SELECT consumable_from, id, item FROM sergeant_delayed
+            WHERE queue = ?1 AND consumable_from <= ?2
+            ORDER BY consumable_from, id LIMIT ?3
+            """, [.text(queue), .double(unixTime()), .int(Int64(count - items.count))]) { row in
+            last = (row.double(0), row.int(1))
+            items.append(row.bytes(2))
+        }
+        if let last {
+            try database.run("""
+                DELETE FROM sergeant_delayed
+                WHERE queue = ?1 AND (consumable_from < ?2 OR (consumable_from = ?2 AND id <= ?3))
+                """, [.text(queue), .double(last.time), .int(last.id)])
+        }
+        return items
     }
 
     /// Up to `count` queued items from the head, left in place.

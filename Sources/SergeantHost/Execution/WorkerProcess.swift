@@ -46,8 +46,8 @@ public final class WorkerProcess {
             throw PluginError(.invalidConfig, error.message)
         }
         if config.atLeastOnce && !broker.capabilities.contains(.inFlightRecords) {
-            // Said at every start until the local connector keeps in-flight records (the
-            // reliability issue): never a silent downgrade.
+            // Said at every start on a connector without in-flight records: never a silent
+            // downgrade.
             workerLogger.warning("""
                 the \(config.connector.type) connector keeps no in-flight records: tasks are delivered at most once \
                 (a worker that dies mid-task loses its task); set at_least_once: false to silence this, or use redis
