@@ -21,6 +21,8 @@ struct ChaosCommand: ParsableCommand {
             --faults faults at random intervals: SIGKILL of a worker, SIGKILL of the supervisor
             (a new one is started), restart of redis-server on the same port and directory.
             Then it waits until the queue and the in-flight lists are empty and prints a summary.
+            With --connector local the workers share an SQLite file instead (no redis-server, no
+            redis faults).
 
             Exit code 0 when no task was lost and the dead-letter list holds exactly the poison
             task; 1 otherwise (including a run that does not drain before --timeout); 2 when the
@@ -46,8 +48,12 @@ struct ChaosCommand: ParsableCommand {
     @Option(name: .customLong("max-interval"), help: "Most seconds between two faults.")
     var maxInterval = 2.0
 
-    @Option(name: .customLong("fault-kinds"), help: "Faults to choose from, comma-separated: worker, supervisor, redis.")
-    var faultKinds = "worker,supervisor,redis"
+    @Option(name: .customLong("fault-kinds"),
+            help: "Faults to choose from, comma-separated: worker, supervisor, redis (default: all the connector has).")
+    var faultKinds: String?
+
+    @Option(help: "The workers' connector: redis (a private redis-server) or local (an SQLite file in the work directory).")
+    var connector = "redis"
 
     @Option(name: .customLong("redis-downtime"), help: "Most seconds redis-server stays down during a restart.")
     var redisDowntime = 1.5
@@ -85,11 +91,12 @@ struct ChaosCommand: ParsableCommand {
             throw ValidationError("--redis-downtime must be between 0 and 20 s (workers give up on redis after 30 s)")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard ["redis", "local"].contains(connector) else { throw ValidationError("--connector must be redis or local") }
         _ = try kinds()
     }
 
     func kinds() throws -> [FaultKind] {
-        let names = faultKinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let names = (faultKinds ?? (connector == "local" ? "worker,supervisor" : "worker,supervisor,redis")).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let kinds = try names.map { name in
             guard let kind = FaultKind.allCases.first(where: { $0.option == name }) else {
                 throw ValidationError("unknown fault kind \(name) in --fault-kinds; use worker, supervisor, redis")
@@ -97,6 +104,9 @@ struct ChaosCommand: ParsableCommand {
             return kind
         }
         guard !kinds.isEmpty else { throw ValidationError("--fault-kinds names no fault") }
+        if connector == "local" && kinds.contains(.redisRestart) {
+            throw ValidationError("--fault-kinds redis needs --connector redis: the local connector runs no redis-server")
+        }
         return kinds
     }
 
@@ -105,7 +115,7 @@ struct ChaosCommand: ParsableCommand {
         installInterruptHandlers()
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         let settings = ChaosSettings(
-            tasks: tasks, workers: workers, batch: batch, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            connector: connector, tasks: tasks, workers: workers, batch: batch, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
             plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
             workDir: workDir, keep: keep

@@ -7,20 +7,12 @@ import SergeantCore
 extension ChaosRun {
     /// The in-flight picture: (queued, delayed, in flight, in-flight lists, timed out, dead).
     func redisCounts() -> (queued: Int, delayed: Int, inFlight: Int, lists: Int, timedOut: Int, dead: Int)? {
-        guard let queued = integer("LLEN", queue).flatMap({ main in integer("LLEN", KeySpace(queue: queue).recovered).map { main + $0 } }),
-              let delayed = integer("ZCARD", KeySpace.delayedSet(of: queue)),
-              let timedOut = integer("LLEN", KeySpace(queue: queue).timedOut), let dead = integer("LLEN", KeySpace(queue: queue).dead),
-              case .array(let processing)? = try? command("KEYS", KeySpace(queue: queue).processing("*")),
-              case .array(let reclaimed)? = try? command("KEYS", KeySpace(queue: queue).reclaimed("*")) else { return nil }
-        let keys = processing + reclaimed
-        var inFlight = 0
-        var lists = 0
-        for case .bytes(let key) in keys {
-            guard let length = integer("LLEN", String(decoding: key, as: UTF8.self)) else { return nil }
-            inFlight += length
-            if length > 0 { lists += 1 }
-        }
-        return (queued, delayed, inFlight, lists, timedOut, dead)
+        let keys = KeySpace(queue: queue)
+        guard let queued = length(queue).flatMap({ main in length(keys.recovered).map { main + $0 } }),
+              let delayed = delayedCount(queue), let timedOut = length(keys.timedOut), let dead = length(keys.dead),
+              let records = inFlightRecords() else { return nil }
+        let held = records.filter { !$0.items.isEmpty }
+        return (queued, delayed, held.reduce(0) { $0 + $1.items.count }, held.count, timedOut, dead)
     }
 
     /// Waits until every task ran and nothing is queued or in flight, or until the
@@ -33,7 +25,7 @@ extension ChaosRun {
             observe()
             let counts = redisCounts()
             let picture = counts.map { "queued \($0.queued), delayed \($0.delayed), in flight \($0.inFlight) in \($0.lists) list(s),"
-                + " timed out \($0.timedOut), dead \($0.dead)" } ?? "redis unreachable"
+                + " timed out \($0.timedOut), dead \($0.dead)" } ?? (isLocal ? "the queue file cannot be read" : "redis unreachable")
             if let counts, counts.queued == 0, counts.delayed == 0, counts.inFlight == 0, counts.timedOut == 0 {
                 let since = quietSince ?? unixTime()
                 quietSince = since
@@ -98,6 +90,7 @@ extension ChaosRun {
             pause(seconds: 0.2)
         }
         status = nil
+        local = nil
         redis?.stop(timeout: 30)
         redis = nil
         if success && !settings.keep && settings.workDir == nil {

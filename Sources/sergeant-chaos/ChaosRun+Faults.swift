@@ -69,7 +69,7 @@ extension ChaosRun {
     /// Injects one fault; false when it cannot be injected now (no live worker yet).
     private func inject(_ kind: FaultKind) -> Bool {
         let at = elapsed
-        let before = "\(tally.distinct)/\(settings.tasks) done, queue \(integer("LLEN", queue).map(String.init) ?? "?")"
+        let before = "\(tally.distinct)/\(settings.tasks) done, queue \(length(queue).map(String.init) ?? "?")"
         let detail: String
         switch kind {
         case .workerKill:

@@ -20,11 +20,6 @@ extension ChaosRun {
         return task.kwargs["n"]?.intValue.map { .number($0) } ?? .unreadable
     }
 
-    private func list(_ key: String) -> [[UInt8]] {
-        guard case .array(let items)? = try? command("LRANGE", key, "0", "-1") else { return [] }
-        return items.compactMap { if case .bytes(let item) = $0 { return item } else { return nil } }
-    }
-
     /// Prints the summary (where the lost tasks are, the faults near them, their AOF trace,
     /// the host logs' warnings) and returns the exit code.
     func report() -> Int32 {
@@ -40,11 +35,8 @@ extension ChaosRun {
             }
         }
         list(queue).forEach { place($0, .queue) }
-        for pattern in [KeySpace(queue: queue).processing("*"), KeySpace(queue: queue).reclaimed("*")] {
-            if case .array(let keys)? = try? command("KEYS", pattern) {
-                for case .bytes(let key) in keys { list(String(decoding: key, as: UTF8.self)).forEach { place($0, .processing) } }
-            }
-        }
+        list(KeySpace(queue: queue).recovered).forEach { place($0, .queue) }
+        for record in inFlightRecords() ?? [] { record.items.forEach { place($0, .processing) } }
         var deadReasons: [String: Int] = [:]
         var deadNumbers: [Int] = []
         var deadOther = 0
@@ -86,7 +78,7 @@ extension ChaosRun {
         print("dead:       \(deadEntries.count) (poison \(deadPoison), numbered \(deadNumbers.count), other \(deadOther))")
         let byKind = FaultKind.allCases.map { kind in "\(kind.rawValue) \(faults.filter { $0.kind == kind }.count)" }
         print("faults:     \(faults.count) (\(byKind.joined(separator: ", ")))")
-        print("redis:      " + (final.map { "queued \($0.queued), delayed \($0.delayed), in flight \($0.inFlight), timed out \($0.timedOut)" } ?? "unreachable"))
+        print((isLocal ? "file:       " : "redis:      ") + (final.map { "queued \($0.queued), delayed \($0.delayed), in flight \($0.inFlight), timed out \($0.timedOut)" } ?? "unreachable"))
         print(String(format: "elapsed:    %.1f s", elapsed))
         print("anomalies:  \(anomalies.count)")
         for text in anomalies { print("  - \(text)") }
@@ -122,7 +114,7 @@ extension ChaosRun {
         if !drained && setupFailure == nil { failures.append("the queue did not drain (queued or in-flight tasks left: a hang)") }
         if interrupted { failures.append("interrupted") }
         print("result:     " + (failures.isEmpty ? "PASS" : "FAIL: " + failures.joined(separator: "; ")))
-        if !failures.isEmpty { print("repeat:     sergeant-chaos --seed \(settings.seed) --tasks \(settings.tasks) --workers \(settings.workers)"
+        if !failures.isEmpty { print("repeat:     sergeant-chaos --connector \(settings.connector) --seed \(settings.seed) --tasks \(settings.tasks) --workers \(settings.workers)"
                                      + " --batch \(settings.batch) --faults \(settings.maxFaults) --min-interval \(settings.minInterval)"
                                      + " --max-interval \(settings.maxInterval) --redis-downtime \(settings.redisDowntime)"
                                      + " --fault-kinds \(settings.kinds.map(\.option).joined(separator: ","))") }

@@ -23,6 +23,8 @@ final class ChaosRun {
     var hostStarts = 0
     var unexpectedHostExits = 0
     var status: RedisConnection?
+    /// The local run's own connection to the workers' SQLite file.
+    var local: LocalConnector?
     let tally: OutputTally
     var faults: [FaultRecord] = []
     var frontierSamples: [(time: Double, highest: Int)] = []
@@ -56,7 +58,7 @@ final class ChaosRun {
 
     /// Runs everything and returns the exit code.
     func execute() -> Int32 {
-        print("sergeant-chaos: seed \(settings.seed) (repeat with --seed \(settings.seed)); tasks \(settings.tasks) + 1 poison,"
+        print("sergeant-chaos: seed \(settings.seed) (repeat with --seed \(settings.seed)); connector \(settings.connector); tasks \(settings.tasks) + 1 poison,"
               + " \(settings.workers) workers, batch \(settings.batch), up to \(settings.maxFaults) faults every"
               + " \(settings.minInterval)-\(settings.maxInterval) s, timeout \(Int(settings.timeout)) s")
         print("work directory: \(directory)")
@@ -90,6 +92,10 @@ final class ChaosRun {
         }
         guard FileManager.default.fileExists(atPath: settings.plugin) else {
             throw SetupError("\(settings.plugin) is missing; build it with `swift build --package-path Tests/Fixtures/chaos`")
+        }
+        if isLocal {
+            local = try LocalConnector(filePath: localFile)
+            return
         }
         port = try freePort()
         try startRedis()
@@ -125,8 +131,8 @@ final class ChaosRun {
     }
 
     private func pushTasks() throws {
-        let node = RedisNode(host: "127.0.0.1", port: port)
-        let broker = Broker(connector: RedisConnector(nodes: [node], logger: quiet), encoder: EncoderConfig().taskEncoder)
+        let connector: any QueueConnector = local ?? RedisConnector(nodes: [RedisNode(host: "127.0.0.1", port: port)], logger: quiet)
+        let broker = Broker(connector: connector, encoder: EncoderConfig().taskEncoder)
         _ = try broker.purge(queue: queue)
         // The poison task goes somewhere in the middle, through the real producer CLI.
         let poisonAfter = Int.random(in: settings.tasks / 3...max(settings.tasks / 3, 2 * settings.tasks / 3), using: &random)
@@ -147,14 +153,19 @@ final class ChaosRun {
             throw SetupError("sergeant push of the poison task failed (\(code.map(String.init) ?? "timed out")): \(producer.output)")
         }
         if poisonAfter < settings.tasks { try pushNumbers(poisonAfter + 1...settings.tasks) }
-        let queued = integer("LLEN", queue) ?? -1
+        let queued = length(queue) ?? -1
         guard queued == settings.tasks + 1 else { throw SetupError("pushed \(settings.tasks + 1) tasks but the queue holds \(queued)") }
-        say("pushed \(settings.tasks) numbered tasks and the poison task (after task \(poisonAfter)) to \(queue) on port \(port)")
+        say("pushed \(settings.tasks) numbered tasks and the poison task (after task \(poisonAfter)) to \(queue) \(isLocal ? "in \(localFile)" : "on port \(port)")")
     }
 
     private func hostEnvironment() -> [String: String] {
-        ["SERGEANT_REDIS": "redis://127.0.0.1:\(port)/0", "CHAOS_QUEUE": queue, "CHAOS_BATCH": String(settings.batch),
-         "CHAOS_OUTPUT": outputPath]
+        var environment = ["CHAOS_QUEUE": queue, "CHAOS_BATCH": String(settings.batch), "CHAOS_OUTPUT": outputPath]
+        if isLocal {
+            environment["CHAOS_LOCAL_FILE"] = localFile
+        } else {
+            environment["SERGEANT_REDIS"] = "redis://127.0.0.1:\(port)/0"
+        }
+        return environment
     }
 
     func startHost() throws {

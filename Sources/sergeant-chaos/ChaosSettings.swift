@@ -2,6 +2,8 @@
 
 /// Everything a run was asked for.
 struct ChaosSettings {
+    /// `redis` or `local` (the SQLite file, no redis-server).
+    var connector: String
     var tasks: Int
     var workers: Int
     var batch: Int

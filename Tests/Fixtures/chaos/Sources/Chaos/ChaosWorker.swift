@@ -11,8 +11,9 @@ import Sergeant
 /// - `{"poison": true}` aborts the process, every time.
 ///
 /// Environment: CHAOS_QUEUE (queue name, default "chaos"), CHAOS_BATCH (tasks per
-/// transaction, default 10), CHAOS_OUTPUT (required for numbered tasks). Redis comes from
-/// SERGEANT_REDIS through the host.
+/// transaction, default 10), CHAOS_OUTPUT (required for numbered tasks), CHAOS_LOCAL_FILE
+/// (the local connector's SQLite file; without it Redis, which comes from SERGEANT_REDIS
+/// through the host).
 final class ChaosWorker: Sergeant.Worker {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -24,7 +25,8 @@ final class ChaosWorker: Sergeant.Worker {
     override func generateConfig() -> WorkerConfig {
         let queue = environment("CHAOS_QUEUE") ?? "chaos"
         let batch = environment("CHAOS_BATCH").flatMap(Int.init) ?? 10
-        return WorkerConfig(name: queue, connector: .redis(nodes: [RedisNode()]), tasksPerTransaction: max(1, batch),
+        let connector = environment("CHAOS_LOCAL_FILE").map { ConnectorConfig.local(filePath: $0) } ?? .redis(nodes: [RedisNode()])
+        return WorkerConfig(name: queue, connector: connector, tasksPerTransaction: max(1, batch),
                             logging: LoggingConfig(level: .info, logToStdout: true))
     }
 
