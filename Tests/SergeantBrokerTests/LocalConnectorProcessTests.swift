@@ -2,6 +2,7 @@ import Foundation
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// Several processes on one SQLite file, as workers and producers use it. The processes are
@@ -98,6 +99,64 @@ final class LocalConnectorProcessTests: XCTestCase {
         XCTAssertEqual(try connector.length(queue: "items", includeDelayed: true), 0)
     }
 
+    func testAtLeastOnceWorkersAndProducersShareTheFileAndAKilledWorkersTasksAreRecovered() throws {
+        let perPusher = 400
+        let connector = try LocalConnector(filePath: filePath)
+        let pushers = try (0..<2).map { try spawn("push", "pusher\($0)", count: perPusher, batch: [1, 10][$0]) }
+        let workers = try (0..<3).map { try spawn("alo", "worker\($0)", batch: [1, 5, 10][$0]) }
+        XCTAssertTrue(try connector.keySet("go", value: []))
+        // Worker 2 dies in the middle of a batch; its supervisor names it to its replacement.
+        try waitUntil(timeout: 60, "worker 2 to be working") { self.recorded("worker2").count >= 50 }
+        workers[2].signal(SIGKILL)
+        XCTAssertEqual(workers[2].wait(timeout: 10), 128 + SIGKILL)
+        let replacement = Broker(connector: try LocalConnector(filePath: filePath), encoder: TaskEncoder())
+        let requeued = try replacement.recover(queue: "items", deadWorker: "worker2", claimant: "worker2b", maxDeaths: 3).requeued
+        XCTAssertLessThanOrEqual(requeued, 10, "at most its batch was in flight")
+        waitForSuccess(pushers)
+        XCTAssertTrue(try connector.keySet("stop", value: []))
+        waitForSuccess(Array(workers.prefix(2)))
+        // What the others left of the recovered tasks (they pop them first, so nothing is left).
+        var rest: [String] = []
+        while case let items = try connector.pop(KeySpace(queue: "items"), count: 100, inFlightFor: "worker2b"), !items.isEmpty {
+            rest += items.map { String(decoding: $0, as: UTF8.self) }
+        }
+        let popped = (0..<3).flatMap { recorded("worker\($0)") } + rest
+        let pushed = (0..<2).flatMap { pusher in (0..<perPusher).map { "pusher\(pusher)-\($0)" } }
+        XCTAssertEqual(Set(popped), Set(pushed), "every task popped, none lost with the killed worker")
+        XCTAssertLessThanOrEqual(popped.count - pushed.count, 10, "only the killed worker's batch may run twice")
+        XCTAssertEqual(try connector.inFlightItems(queue: "items").filter { $0.worker != "worker2b" }.count, 0,
+                       "the other workers' last pops acknowledged everything")
+    }
+
+    func testPushesAreFsyncedAndPopsAreNot() throws {
+        let strace = "/usr/bin/strace"
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: strace), "strace is not installed (.ci/run installs it)")
+        let connector = try LocalConnector(filePath: filePath)
+        XCTAssertTrue(try connector.keySet("go", value: []))
+        XCTAssertTrue(try connector.keySet("stop", value: []))
+        #if os(Linux)
+        let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        func syncs(_ role: String, count: Int) throws -> Int {
+            let log = directory.appendingPathComponent("\(role).strace").path
+            let child = try ChildProcess([strace, "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", log, bundle,
+                                          "SergeantBrokerTests.LocalChildProcess/testRunAsChildProcess"], environment: [
+                "SERGEANT_LOCAL_CHILD": role, "SERGEANT_LOCAL_FILE": filePath, "SERGEANT_LOCAL_QUEUE": "items",
+                "SERGEANT_LOCAL_NAME": role, "SERGEANT_LOCAL_COUNT": String(count), "SERGEANT_LOCAL_BATCH": "1",
+                "SERGEANT_LOCAL_RECORD": record(role),
+            ])
+            XCTAssertEqual(child.wait(timeout: 120), 0, child.output)
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            return text.split(separator: "\n").filter { $0.contains("sync(") && !$0.contains("resumed") }.count
+        }
+        XCTAssertGreaterThanOrEqual(try syncs("push", count: 20), 20, "each of the 20 pushes fsyncs the WAL before it returns")
+        XCTAssertEqual(recorded("push").count, 20)
+        XCTAssertLessThan(try syncs("pop", count: 0), 5, "the 20 pops commit without an fsync each")
+        XCTAssertEqual(recorded("pop").count, 20)
+        #else
+        throw XCTSkip("strace runs on Linux")
+        #endif
+    }
+
     func testKilledProcessesLeaveTheFileIntactWithEveryCommittedItem() throws {
         let prefilled = 5_000
         let popBatch = 10
@@ -146,6 +205,7 @@ final class LocalConnectorProcessTests: XCTestCase {
 ///   batches, recording the number pushed after each commit.
 /// - `pop`: pops batches and records every item, until the `stop` key is set and the queue
 ///   is empty (or for ever when no one sets it).
+/// - `alo`: as `pop`, at least once: a heartbeat, then in-flight pops for worker NAME.
 final class LocalChildProcess: XCTestCase {
     func testRunAsChildProcess() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -183,6 +243,19 @@ final class LocalChildProcess: XCTestCase {
                                    priority: .normal, consumableFrom: nil)
                 pushed += size
                 note([String(pushed)])
+            }
+        case "alo":
+            // At-least-once, as a worker: its heartbeat, then in-flight pops, each of which
+            // acknowledges the batch before.
+            let keys = KeySpace(queue: queue)
+            try connector.heartbeat(keys, worker: name, ttl: 60)
+            var stopping = false
+            while true {
+                let items = try connector.pop(keys, count: batch, inFlightFor: name)
+                note(items.map { String(decoding: $0, as: UTF8.self) })
+                guard items.isEmpty else { continue }
+                if stopping { break }
+                if try connector.keyGet("stop") != nil { stopping = true } else { usleep(1_000) }
             }
         case "pop":
             var stopping = false

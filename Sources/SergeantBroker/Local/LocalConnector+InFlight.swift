@@ -83,7 +83,7 @@ extension LocalConnector: InFlightRecords {
     public func acknowledge(_ keys: KeySpace, worker: String) throws(BrokerError) {
         let database = database
         try write("acknowledge the tasks of \(worker) on \(keys.queue)") { () throws(LocalFailure) in
-            try database.run("DELETE FROM sergeant_in_flight WHERE queue = ?1 AND worker = ?2", [.text(keys.queue), .text(worker)])
+            _ = try database.run("DELETE FROM sergeant_in_flight WHERE queue = ?1 AND worker = ?2", [.text(keys.queue), .text(worker)])
         }
     }
 
@@ -91,7 +91,7 @@ extension LocalConnector: InFlightRecords {
     public func forget(_ keys: KeySpace, worker: String, item: [UInt8]) throws(BrokerError) {
         let database = database
         try write("forget a task of \(worker) on \(keys.queue)") { () throws(LocalFailure) in
-            try database.run("""
+            _ = try database.run("""
                 DELETE FROM sergeant_in_flight WHERE id = (
                     SELECT id FROM sergeant_in_flight WHERE queue = ?1 AND worker = ?2 AND item = ?3 ORDER BY id LIMIT 1)
                 """, [.text(keys.queue), .text(worker), .blob(item)])
@@ -101,7 +101,7 @@ extension LocalConnector: InFlightRecords {
     public func heartbeat(_ keys: KeySpace, worker: String, ttl: Int) throws(BrokerError) {
         let database = database
         try write("heartbeat of \(worker) on \(keys.queue)") { () throws(LocalFailure) in
-            try database.run("""
+            _ = try database.run("""
                 INSERT INTO sergeant_heartbeats (queue, worker, expires_at) VALUES (?1, ?2, ?3)
                 ON CONFLICT (queue, worker) DO UPDATE SET expires_at = excluded.expires_at
                 """, [.text(keys.queue), .text(worker), .double(unixTime() + Double(ttl))])
@@ -155,7 +155,7 @@ extension LocalConnector: InFlightRecords {
     public func releaseReclaimed(_ keys: KeySpace, by claimant: String) throws(BrokerError) {
         let database = database
         try write("release the reclaimed tasks of \(claimant) on \(keys.queue)") { () throws(LocalFailure) in
-            try database.run("DELETE FROM sergeant_reclaimed WHERE queue = ?1 AND claimant = ?2", [.text(keys.queue), .text(claimant)])
+            _ = try database.run("DELETE FROM sergeant_reclaimed WHERE queue = ?1 AND claimant = ?2", [.text(keys.queue), .text(claimant)])
         }
     }
 

@@ -6,8 +6,14 @@ import SergeantCore
 /// sergeant's local connector: queues, keys and locks in one SQLite file that every worker
 /// and producer of a machine opens at the same time, each process with its own connection.
 ///
-/// The file is in WAL mode with `synchronous=NORMAL`: readers never block the writer, and a
-/// process killed at any moment leaves the file intact with every committed push and pop.
+/// Durability: the file is in WAL mode (readers never block the writer; a process killed at
+/// any moment leaves the file intact with every committed transaction). A push commits with
+/// `synchronous=FULL`: the WAL is fsynced before the push returns, so a task a producer was
+/// told is stored survives a power cut too (and so does everything committed before it).
+/// Everything else (pops with their in-flight rows, acknowledgements, heartbeats, keys,
+/// locks) commits with `synchronous=NORMAL`, without an fsync (about ten times cheaper here:
+/// 0.55 ms against 5.4 ms a commit): a power cut can only roll such commits back, and a
+/// rolled-back pop or acknowledgement means a task queued again, delivered at least once.
 /// Every change runs in a `BEGIN IMMEDIATE` transaction, so two processes never pop the same
 /// item; while another process holds the write lock an operation waits and retries for up
 /// to `busyTimeout` seconds.
@@ -102,10 +108,12 @@ public final class LocalConnector: QueueConnector {
         }
     }
 
-    /// Runs `body` as one write transaction, turning failures into ``BrokerError``.
-    func write<T>(_ what: @autoclosure () -> String, _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
+    /// Runs `body` as one write transaction, turning failures into ``BrokerError``;
+    /// `durable` for a push (see the type's durability notes).
+    func write<T>(_ what: @autoclosure () -> String, durable: Bool = false,
+                  _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
         do {
-            return try database.transaction(immediate: true, body)
+            return try database.transaction(immediate: true, durable: durable, body)
         } catch {
             throw database.brokerError(error, doing: what())
         }
@@ -127,7 +135,7 @@ public final class LocalConnector: QueueConnector {
     public func push(queue: String, items: [[UInt8]], priority: TaskPriority, consumableFrom: Double?) throws(BrokerError) {
         guard !items.isEmpty else { return }
         let database = database
-        try write("push to \(queue)") { () throws(LocalFailure) in
+        try write("push to \(queue)", durable: true) { () throws(LocalFailure) in
             if let consumableFrom {
                 for item in items {
                     try database.run("INSERT INTO sergeant_delayed (queue, consumable_from, item) VALUES (?1, ?2, ?3)",

@@ -28,6 +28,8 @@ struct LocalFailure: Error {
     let code: Int32
     /// `sqlite3_errmsg` at the time of the failure.
     let message: String
+    /// The `errno` of the system call that failed under it (`sqlite3_system_errno`), 0 if none.
+    var systemError: Int32 = 0
 
     /// True for SQLITE_BUSY in all its forms: another connection holds the lock; try again.
     var isBusy: Bool { code & 0xff == SQLITE_BUSY }
@@ -154,7 +156,8 @@ final class LocalDatabase {
         defer { sqlite3_free(errorMessage) }
         guard code == SQLITE_OK else {
             throw LocalFailure(code: sqlite3_extended_errcode(handle),
-                               message: errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code)))
+                               message: errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code)),
+                               systemError: sqlite3_system_errno(handle))
         }
     }
 
@@ -170,7 +173,8 @@ final class LocalDatabase {
     private func failure(_ code: Int32) -> LocalFailure {
         // The extended code of the last call carries the detail (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_…).
         let extended = sqlite3_extended_errcode(handle)
-        return LocalFailure(code: extended & 0xff == code & 0xff ? extended : code, message: String(cString: sqlite3_errmsg(handle)))
+        return LocalFailure(code: extended & 0xff == code & 0xff ? extended : code, message: String(cString: sqlite3_errmsg(handle)),
+                            systemError: sqlite3_system_errno(handle))
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the bound bytes before the call returns.
@@ -198,8 +202,15 @@ final class LocalDatabase {
 
     /// Runs `body` in one transaction, retried as a whole on SQLITE_BUSY. `immediate` takes
     /// the write lock at BEGIN, so that two processes never read the same rows to change them.
-    func transaction<T>(immediate: Bool, _ body: () throws(LocalFailure) -> T) throws(LocalFailure) -> T {
-        try retrying { () throws(LocalFailure) -> T in
+    /// `durable` commits with `synchronous = FULL` (the WAL is fsynced before COMMIT returns,
+    /// so the transaction survives a power cut, and so does every earlier one); otherwise the
+    /// connection's `NORMAL` (a commit survives the process being killed, and the OS writes it
+    /// out later).
+    func transaction<T>(immediate: Bool, durable: Bool = false, _ body: () throws(LocalFailure) -> T) throws(LocalFailure) -> T {
+        // The setting cannot change inside a transaction; outside one it costs no I/O.
+        if durable { try run("PRAGMA synchronous = FULL") }
+        defer { if durable { _ = try? run("PRAGMA synchronous = NORMAL") } }
+        return try retrying { () throws(LocalFailure) -> T in
             if sqlite3_get_autocommit(handle) == 0 { try run("ROLLBACK") }
             try run(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
             do throws(LocalFailure) {
@@ -224,31 +235,45 @@ final class LocalDatabase {
     private static func describe(_ failure: LocalFailure, path: String, busyTimeout: Double, doing what: String) -> BrokerError {
         let detail = failure.message
         let problem: String
-        switch failure.code & 0xff {
-        case SQLITE_NOTADB:
-            problem = "\(path) is not an SQLite database (\(detail)); move it away or point the connector's file_path at another file"
-        case SQLITE_CORRUPT:
-            problem = "\(path) is corrupt (\(detail)); move it away or point the connector's file_path at another file"
-                + " (`sqlite3 \(path) .recover` may salvage its items)"
-        case SQLITE_READONLY:
-            problem = "\(path) is not writable (\(detail)); the local connector needs write access to the file"
-                + " and to its directory, where SQLite keeps the -wal and -shm files"
-        case SQLITE_CANTOPEN:
-            problem = "cannot open \(path) (\(detail)): \(fileProblem(path) ?? "check that the file and its directory are writable")"
-        case SQLITE_PERM, SQLITE_AUTH:
-            problem = "permission denied on \(path) (\(detail))"
-        case SQLITE_FULL:
-            problem = "the disk holding \(path) is full (\(detail))"
-        case SQLITE_IOERR:
-            problem = "I/O error on \(path) (\(detail), code \(failure.code))"
-        case SQLITE_BUSY:
-            problem = "\(path) stayed locked by another connection for more than \(busyTimeout) s (\(detail))"
-        case SQLITE_NOMEM:
-            problem = "SQLite ran out of memory on \(path)"
-        default:
-            problem = "SQLite error on \(path): \(detail) (code \(failure.code))"
+        var kind = BrokerError.Kind.other
+        // Nothing of a failed transaction stays: SQLite rolls it back (or this connection does).
+        let nothingWritten = "nothing of it was written (no task is lost or half-written)"
+        let primary = failure.code & 0xff
+        let errno = failure.systemError
+        if primary == SQLITE_FULL || (primary == SQLITE_IOERR && [ENOSPC, EDQUOT, EFBIG].contains(errno)) {
+            kind = .storageFull
+            let cause = errno == EFBIG ? "the file size limit (ulimit -f) was reached" : "the disk is full"
+            problem = "\(cause) where \(path) is (\(detail)); \(nothingWritten). Free space there, or point the"
+                + " connector's file_path at a file system with room, then run it again"
+        } else if primary == SQLITE_READONLY || (primary == SQLITE_IOERR && errno == EROFS) {
+            kind = .storageNotWritable
+            problem = "\(path) is not writable (\(detail)); \(nothingWritten). The local connector needs write access to the"
+                + " file and to its directory, where SQLite keeps the -wal and -shm files: fix the permissions (or"
+                + " remount the file system read-write), or point the connector's file_path at a writable file"
+        } else {
+            switch primary {
+            case SQLITE_NOTADB:
+                problem = "\(path) is not an SQLite database (\(detail)); move it away or point the connector's file_path at another file"
+            case SQLITE_CORRUPT:
+                problem = "\(path) is corrupt (\(detail)); move it away or point the connector's file_path at another file"
+                    + " (`sqlite3 \(path) .recover` may salvage its items)"
+            case SQLITE_CANTOPEN:
+                let reason = fileProblem(path)
+                if reason?.hasSuffix("is not writable") == true { kind = .storageNotWritable }
+                problem = "cannot open \(path) (\(detail)): \(reason ?? "check that the file and its directory are writable")"
+            case SQLITE_PERM, SQLITE_AUTH:
+                problem = "permission denied on \(path) (\(detail))"
+            case SQLITE_IOERR:
+                problem = "I/O error on \(path) (\(detail), code \(failure.code), errno \(errno))"
+            case SQLITE_BUSY:
+                problem = "\(path) stayed locked by another connection for more than \(busyTimeout) s (\(detail))"
+            case SQLITE_NOMEM:
+                problem = "SQLite ran out of memory on \(path)"
+            default:
+                problem = "SQLite error on \(path): \(detail) (code \(failure.code))"
+            }
         }
-        return BrokerError("\(what) failed: \(problem)")
+        return BrokerError("\(what) failed: \(problem)", kind: kind)
     }
 
     /// Why `path` cannot be opened, when the file system says so.
