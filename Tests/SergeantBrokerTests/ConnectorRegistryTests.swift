@@ -40,12 +40,15 @@ final class ConnectorRegistryTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-capabilities-\(getpid()).sqlite3").path
         defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
         let local = try LocalConnector(filePath: path)
-        XCTAssertEqual(ConnectorCapabilities(of: local), [])
-        XCTAssertEqual(ConnectorCapabilities(of: local).description, "none")
-        // Without in-flight records a pop for a worker is a plain pop, without a blocking wait a short pause.
+        XCTAssertEqual(ConnectorCapabilities(of: local), [.inFlightRecords])
+        XCTAssertEqual(ConnectorCapabilities(of: local).description, "in-flight records")
+        XCTAssertEqual(ConnectorCapabilities(of: RedisConnector(nodes: [server.node], logger: context.logger)).description,
+                       "in-flight records, blocking wait")
+        // A pop for a worker records its task in flight; without a blocking wait, a short pause.
         let broker = Broker(connector: local, encoder: TaskEncoder())
         try broker.push(tasks: [SergeantTask(kwargs: ["n": 1])], queue: "q")
         XCTAssertEqual(try broker.pop(queue: "q", count: 5, inFlightFor: "w").tasks.count, 1)
+        XCTAssertEqual(try local.inFlightItems(queue: "q").map(\.worker), ["w"])
         XCTAssertEqual(try broker.wait(queue: "q", timeout: 1, inFlightFor: "w").tasks.count, 0)
     }
 }
