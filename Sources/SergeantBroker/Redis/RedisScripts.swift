@@ -85,5 +85,37 @@ enum RedisScripts {
         redis.call('SREM', KEYS[3], ARGV[1])
         return moved
         """)
-    
+
+    /// The async executor's pop (``RedisConnector/popAdding(_:count:inFlightFor:)``): like
+    /// ``popInFlightScript`` but the worker's in-flight list is kept, the new items are
+    /// appended to it. Recovered tasks come first, one at a time. Safe to resend after a lost
+    /// reply: the batch id key holds `ID:N` once batch ID ran, and a resent call returns its
+    /// N items again (the list's last N: nothing is acknowledged in between).
+    /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
+    /// ARGV: count, now, worker, batch id.
+    static let popAddingInFlightScript = LuaScript("""
+        local prefix = ARGV[4] .. ':'
+        local last = redis.call('GET', KEYS[5])
+        if last and string.sub(last, 1, #prefix) == prefix then
+            local served = tonumber(string.sub(last, #prefix + 1))
+            if served == 0 then return {} end
+            return redis.call('LRANGE', KEYS[3], -served, -1)
+        end
+        local wanted = tonumber(ARGV[1])
+        local items = {}
+        local recovered = redis.call('LPOP', KEYS[6])
+        if recovered then
+            items[1] = recovered
+        else
+            \(RedisScripts.popQueuedThenDue)
+        end
+        if #items > 0 then
+            for first = 1, #items, 1000 do
+                redis.call('RPUSH', KEYS[3], unpack(items, first, math.min(first + 999, #items)))
+            end
+            redis.call('SADD', KEYS[4], ARGV[3])
+        end
+        redis.call('SET', KEYS[5], prefix .. #items)
+        return items
+        """)
 }
