@@ -28,8 +28,8 @@ import SergeantCore
 /// With `maxConcurrentTasks` N > 0 one process runs up to N tasks at once on Swift
 /// concurrency; a task past its timeout has its Swift task cancelled (`Task.isCancelled`,
 /// `CancellationError`). The instance is shared by every task and thread of the process, so
-/// keep per-task state in the call (it is `@unchecked Sendable` for that reason).
-open class Worker: @unchecked Sendable {
+/// keep per-task state in the call.
+open class Worker {
     /// The configuration ``generateConfig()`` returned.
     public private(set) lazy var config: WorkerConfig = generateConfig()
 
@@ -87,20 +87,28 @@ open class Worker: @unchecked Sendable {
     /// async forms (`try await pushTask(...)`) that keep the cooperative pool free. A task past
     /// its timeout is cancelled: `Task.sleep` throws `CancellationError`, `Task.isCancelled`
     /// turns true. Runs many at once with `maxConcurrentTasks` > 0 (one at a time otherwise).
-    open func work(task: SergeantTask) async throws {}
-
-    /// The async form of ``workReturning(task:)-(SergeantTask)``: the default runs the
-    /// synchronous `workReturning`/`work` when one is overridden, otherwise the async
-    /// ``work(task:)-(SergeantTask)`` and returns nil.
-    open func workReturning(task: SergeantTask) async throws -> Value {
-        let state = TaskThreadState.current
-        state.syncDefaultReached = false
-        let returned = try syncWorkReturning(task)
-        guard state.syncDefaultReached else { return returned }
-        state.syncDefaultReached = false
-        try await work(task: task)
-        return nil
+    /// With `maxConcurrentTasks` > 0 this form is preferred when both are overridden; without,
+    /// the synchronous one.
+    open func work(task: SergeantTask) async throws {
+        Self.asyncDefault?.reached = true
     }
+
+    /// The async form of ``workReturning(task:)-(SergeantTask)``: the default runs the async
+    /// ``work(task:)-(SergeantTask)`` and returns nil, or, when that is not overridden, the
+    /// synchronous `workReturning`.
+    open func workReturning(task: SergeantTask) async throws -> Value {
+        let probe = DefaultProbe()
+        try await Self.$asyncDefault.withValue(probe) { try await work(task: task) }
+        return probe.reached ? try syncWorkReturning(task) : nil
+    }
+
+    /// Set by the default async `work`: the synchronous form is the worker's.
+    final class DefaultProbe: @unchecked Sendable {
+        var reached = false
+    }
+
+    /// The probe of the async `work` being called by the default async `workReturning`.
+    @TaskLocal static var asyncDefault: DefaultProbe?
 
     /// The synchronous `workReturning`, from a context where no async overload is chosen.
     final func syncWorkReturning(_ task: SergeantTask) throws -> Value {

@@ -8,10 +8,23 @@ import XCTest
 /// poison task. On failure the output names the seed that repeats the run's choices.
 final class ChaosTests: XCTestCase {
     func testNoTaskIsLostWhenWorkersSupervisorsAndRedisDie() throws {
-        let result = try ChildProcess.run([
-            try ProjectPaths.executable("sergeant-chaos"),
+        try assertNoTaskIsLost([
             "--tasks", "1500", "--workers", "3", "--faults", "4", "--min-interval", "0.2", "--max-interval", "0.8",
             "--redis-downtime", "0.5", "--timeout", "100",
+        ])
+    }
+
+    /// The async executor: each SIGKILL of a worker lands with up to 20 tasks in flight in it,
+    /// acknowledged one by one as they end.
+    func testNoTaskIsLostWithTheAsyncExecutor() throws {
+        try assertNoTaskIsLost([
+            "--tasks", "1500", "--workers", "2", "--async", "20", "--faults", "4", "--min-interval", "0.2",
+            "--max-interval", "0.8", "--redis-downtime", "0.5", "--timeout", "100",
+        ])
+    }
+
+    func assertNoTaskIsLost(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try ChildProcess.run([try ProjectPaths.executable("sergeant-chaos")] + arguments + [
             "--plugin", try ProjectPaths.fixturePackage("chaos"), "--bin", ProjectPaths.binaries.path,
         ], timeout: 150)
         func field(_ name: String) -> Int? {
@@ -22,10 +35,10 @@ final class ChaosTests: XCTestCase {
         }
         // The whole run (its fault timeline, summary, AOF trace of lost tasks) once, on failure.
         if result.code != 0 { print(result.output) }
-        XCTAssertNotNil(field("pushed"), "sergeant-chaos printed no summary (its output is above)")
-        XCTAssertGreaterThanOrEqual(field("faults") ?? 0, 1, "no fault was injected")
-        XCTAssertEqual(field("lost"), 0, "tasks were lost (see the summary above)")
-        XCTAssertEqual(field("dead"), 1, "the dead-letter list should hold exactly the poison task (see the summary above)")
-        XCTAssertEqual(result.code, 0, "sergeant-chaos failed (see its output above)")
+        XCTAssertNotNil(field("pushed"), "sergeant-chaos printed no summary (its output is above)", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(field("faults") ?? 0, 1, "no fault was injected", file: file, line: line)
+        XCTAssertEqual(field("lost"), 0, "tasks were lost (see the summary above)", file: file, line: line)
+        XCTAssertEqual(field("dead"), 1, "the dead-letter list should hold exactly the poison task (see the summary above)", file: file, line: line)
+        XCTAssertEqual(result.code, 0, "sergeant-chaos failed (see its output above)", file: file, line: line)
     }
 }

@@ -120,3 +120,12 @@ private final class ResultSlot<T: Sendable>: @unchecked Sendable {
         return result!
     }
 }
+
+// MARK: - Shared
+
+/// A worker instance handed to Swift tasks and offload threads. `Worker` is not `Sendable`
+/// (a subclass would have to restate it), but the host already calls one instance from many
+/// threads at once, and the SDK's own state in it is behind locks.
+struct Shared<Value>: @unchecked Sendable {
+    let value: Value
+}

@@ -25,7 +25,9 @@ extension WorkerAPITable {
             handle.pointee = id
             // The host's context is an opaque address; it crosses into the task as a number.
             let address = UInt(bitPattern: context)
+            let shared = Shared(value: worker)
             let running = Task {
+                let worker = shared.value
                 let (status, value, message) = await WorkerAPITable.runAsync(worker, task)
                 worker.asyncTasks.remove(id)
                 var text = message

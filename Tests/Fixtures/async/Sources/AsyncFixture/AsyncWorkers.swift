@@ -43,11 +43,12 @@ final class TimeoutWorker: Sergeant.Worker {
             logger.info("the ignoring task ran to its end")
             return
         }
+        let logger = logger
         do {
             try await withTaskCancellationHandler {
                 try await Task.sleep(for: .seconds(30))
             } onCancel: {
-                self.logger.info("cancellation handler ran")
+                logger.info("cancellation handler ran")
             }
         } catch is CancellationError {
             logger.info("saw CancellationError isCancelled=\(Task.isCancelled)")
