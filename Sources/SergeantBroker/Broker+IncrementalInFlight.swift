@@ -15,17 +15,25 @@ extension Broker {
     /// pop; on a connector that cannot add to a record it is ``pop(queue:count:inFlightFor:)``,
     /// which acknowledges the record first: call it only when nothing is in flight then.
     /// Undecodable items are set aside (reported in `rejected`) and leave the record at once.
-    public func popAdding(queue: String, count: Int, inFlightFor worker: String?) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
+    /// `alone`: the worker runs nothing now, so a task recovered from a dead worker may come
+    /// (then alone: ``AddedItems/recovered``); a busy worker gets nothing while such tasks
+    /// wait (``AddedItems/recoveredWaiting``).
+    public func popAdding(queue: String, count: Int, inFlightFor worker: String?, alone: Bool)
+        throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String], recovered: Bool, recoveredWaiting: Bool)
+    {
         let keys = keys(queue)
-        let items = try withConnector { connector throws(BrokerError) -> [[UInt8]] in
-            guard let worker, let inFlight else { return try connector.pop(queue: keys.queue, count: count) }
+        let added = try withConnector { connector throws(BrokerError) -> AddedItems in
+            guard let worker, let inFlight else { return AddedItems(items: try connector.pop(queue: keys.queue, count: count)) }
             try register(worker, keys, on: inFlight)
             guard let incremental = inFlight as? any IncrementalInFlightRecords else {
-                return try inFlight.pop(keys, count: count, inFlightFor: worker)
+                return AddedItems(items: try inFlight.pop(keys, count: count, inFlightFor: worker))
             }
-            return try incremental.popAdding(keys, count: count, inFlightFor: worker)
+            return try incremental.popAdding(keys, count: count, inFlightFor: worker, alone: alone)
         }
-        let popped = try decode(items, queue: queue)
+        let items = added.items
+        let decoded = try decode(items, queue: queue)
+        let popped = (tasks: decoded.tasks, rejected: decoded.rejected, recovered: added.recovered,
+                      recoveredWaiting: added.recoveredWaiting)
         if let worker, !popped.rejected.isEmpty {
             // Set aside in NAME.dead already: they are no longer this worker's.
             let kept = Set(popped.tasks.map(\.stored))

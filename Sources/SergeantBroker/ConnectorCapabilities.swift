@@ -43,16 +43,36 @@ public protocol InFlightRecords: QueueConnector {
 /// an at-least-once async executor refills only when everything it pulled is done.
 ///
 /// ```swift
-/// let more = try records.popAdding(keys, count: 10, inFlightFor: "vm-7-1")  // the rest stays in flight
-/// try records.forget(keys, worker: "vm-7-1", items: [finished])             // one task done
+/// let more = try records.popAdding(keys, count: 10, inFlightFor: "vm-7-1", alone: false)  // the rest stays
+/// try records.forget(keys, worker: "vm-7-1", items: [finished])                           // one task done
 /// ```
 public protocol IncrementalInFlightRecords: InFlightRecords {
     /// Pops like ``InFlightRecords/pop(_:count:inFlightFor:)`` but keeps what `worker` already
     /// has in flight: the new items are appended to its record in the same atomic step.
-    func popAdding(_ keys: KeySpace, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]]
+    /// Tasks recovered from dead workers come first and one at a time, only when the worker
+    /// runs nothing else (`alone`), so that a poison task dies alone (see ``AddedItems``).
+    func popAdding(_ keys: KeySpace, count: Int, inFlightFor worker: String, alone: Bool) throws(BrokerError) -> AddedItems
     /// Removes each of `items` (one occurrence each) from `worker`'s in-flight record, in one
     /// round trip: those tasks are done.
     func forget(_ keys: KeySpace, worker: String, items: [[UInt8]]) throws(BrokerError)
+}
+
+/// What ``IncrementalInFlightRecords/popAdding(_:count:inFlightFor:alone:)`` pulled.
+public struct AddedItems: Sendable {
+    /// The items, now in flight for the worker.
+    public var items: [[UInt8]]
+    /// The one item is a task recovered from a dead worker: run it alone, pull nothing more
+    /// until it ends.
+    public var recovered: Bool
+    /// Nothing was pulled because recovered tasks wait: finish what runs, then pull alone.
+    public var recoveredWaiting: Bool
+
+    /// Creates the result of a pull.
+    public init(items: [[UInt8]], recovered: Bool = false, recoveredWaiting: Bool = false) {
+        self.items = items
+        self.recovered = recovered
+        self.recoveredWaiting = recoveredWaiting
+    }
 }
 
 // MARK: - BlockingWait

@@ -3,10 +3,10 @@ import SergeantCore
 // MARK: - Tasks acknowledged one by one
 
 extension RedisConnector: IncrementalInFlightRecords {
-    public func popAdding(_ keys: KeySpace, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
+    public func popAdding(_ keys: KeySpace, count: Int, inFlightFor worker: String, alone: Bool) throws(BrokerError) -> AddedItems {
         let queue = keys.queue
-        var items: [[UInt8]] = []
-        for _ in connections.indices where items.count < count {
+        var added = AddedItems(items: [])
+        for _ in connections.indices where added.items.count < count && !added.recovered && !added.recoveredWaiting {
             try onNextNode { connection throws(BrokerError) in
                 batch += 1
                 // The connection resends the script after a connection error; the batch id
@@ -15,13 +15,18 @@ extension RedisConnector: IncrementalInFlightRecords {
                     queue, KeySpace.delayedSet(of: queue), keys.processing(worker), keys.processingSet,
                     keys.batch(worker), keys.recovered,
                 ], arguments: [
-                    Array(String(count - items.count).utf8), Array(String(unixTime()).utf8), Array(worker.utf8),
-                    Array(String(batch).utf8),
+                    Array(String(count - added.items.count).utf8), Array(String(unixTime()).utf8), Array(worker.utf8),
+                    Array(String(batch).utf8), Array((alone && added.items.isEmpty ? "1" : "0").utf8),
                 ])
-                try collect(reply, into: &items, queue: queue)
+                try collect(reply, into: &added.items, queue: queue)
+                guard case .array(let elements) = reply, case .integer(let marker) = elements.last else {
+                    throw BrokerError("pop from \(queue) failed: unexpected reply \(reply)")
+                }
+                added.recovered = marker < 0
+                added.recoveredWaiting = marker > 0
             }
         }
-        return items
+        return added
     }
 
     public func forget(_ keys: KeySpace, worker: String, items: [[UInt8]]) throws(BrokerError) {

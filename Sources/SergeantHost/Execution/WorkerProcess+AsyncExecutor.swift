@@ -56,6 +56,10 @@ extension WorkerProcess {
         var starvationReported = 0.0
         var nextRecovery = MonotonicClock.now + Self.recoveryInterval
         var done: [[UInt8]] = []
+        // A task recovered from a dead worker runs alone (a poison task must not take its
+        // neighbours with it); while recovered tasks wait, the running ones are finished first.
+        var solo = false
+        var drain = false
 
         func record(_ outcome: TaskOutcome, of task: PoppedTask) {
             tasksDone += 1
@@ -85,6 +89,26 @@ extension WorkerProcess {
             }
         }
 
+        var acknowledgementFailed = false
+        func acknowledgeDone() {
+            guard let inFlight, !done.isEmpty, eachTask else {
+                done = []
+                return
+            }
+            do {
+                try broker.forget(stored: done, queue: config.name, worker: inFlight)
+                done = []
+                acknowledgementFailed = false
+            } catch {
+                // Kept and tried again each round: a live worker's in-flight list is never
+                // recovered, so a finished task left in it would stay there.
+                if !acknowledgementFailed {
+                    logger.error("could not acknowledge \(done.count) finished task(s) (trying again): \(error.message)")
+                }
+                acknowledgementFailed = true
+            }
+        }
+
         while true {
             // Tasks that ended: post_work, their handler, and one acknowledgement for them all.
             for (id, result) in completions.take(waitingUntil: waitUntil) {
@@ -103,9 +127,13 @@ extension WorkerProcess {
                 running[id]?.cancelled = reason
                 worker.cancel(entry.handle)
             }
+            // Acknowledged before the next pull: a blocking wait reads the whole in-flight list.
+            acknowledgeDone()
             let exhausted = !runForever && tasksLeft == 0
             var more = false
-            if ending == nil && !exhausted && running.count < limit && (eachTask || running.isEmpty) {
+            if running.isEmpty { solo = false }
+            if ending == nil && !exhausted && running.count < limit && (eachTask || running.isEmpty) && !solo
+                && (!drain || running.isEmpty) {
                 if config.atLeastOnce && now > nextRecovery {
                     recoverInFlightTasks()
                     nextRecovery = now + Self.recoveryInterval
@@ -113,8 +141,12 @@ extension WorkerProcess {
                 let wanted = min(config.tasksPerTransaction, limit - running.count, runForever ? Int.max : tasksLeft)
                 var popped: (tasks: [PoppedTask], rejected: [String]) = ([], [])
                 do {
-                    popped = try broker.popAdding(queue: config.name, count: wanted, inFlightFor: inFlight)
-                    if popped.tasks.isEmpty && popped.rejected.isEmpty && running.isEmpty && done.isEmpty {
+                    let added = try broker.popAdding(queue: config.name, count: wanted, inFlightFor: inFlight,
+                                                     alone: running.isEmpty)
+                    popped = (added.tasks, added.rejected)
+                    solo = added.recovered
+                    drain = added.recoveredWaiting
+                    if popped.tasks.isEmpty && popped.rejected.isEmpty && running.isEmpty && !drain && done.isEmpty {
                         // Idle: block on the broker as the other executors do.
                         popped = try broker.wait(queue: config.name, timeout: Self.idleWait, inFlightFor: inFlight)
                     }
@@ -151,14 +183,10 @@ extension WorkerProcess {
                     giveBack(unstarted, broker: broker)
                     done += unstarted.map(\.stored)
                 }
-                more = popped.tasks.count == wanted && unstarted.isEmpty
+                // Tasks that failed to start and the unstarted ones.
+                acknowledgeDone()
+                more = popped.tasks.count == wanted && unstarted.isEmpty && !solo
             }
-            if let inFlight, !done.isEmpty, eachTask {
-                do { try broker.forget(stored: done, queue: config.name, worker: inFlight) } catch {
-                    logger.error("could not acknowledge \(done.count) finished task(s) (they may run again): \(error.message)")
-                }
-            }
-            done = []
             if running.isEmpty && (ending != nil || (!runForever && tasksLeft == 0)) { return ending ?? .finished }
             if let stopAt, MonotonicClock.now > stopAt + timeouts.gracePeriod, running.values.allSatisfy({ $0.cancelled != nil }) {
                 logger.error("\(running.count) task(s) ignored their cancellation for \(timeouts.gracePeriod) s; they stay in flight for the next worker to recover")
