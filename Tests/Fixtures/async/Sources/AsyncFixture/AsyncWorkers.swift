@@ -83,7 +83,7 @@ final class StopWorker: Sergeant.Worker {
 }
 
 /// Queue "async_broker", 10 at once. `{"mode": "lock"}` awaits `lock("held").acquire` for up
-/// to 5 s; `{"mode": "tick"}` awaits 100 ms and logs `tick done after S s`; `{"mode":
+/// to 8 s; `{"mode": "tick"}` awaits 100 ms and logs `tick done after S s`; `{"mode":
 /// "push"}` pushes `{"from": "async"}` to "async_side" and sets key "async_key" to 7.
 final class BrokerWorker: Sergeant.Worker {
     override func generateConfig() -> WorkerConfig {
@@ -94,7 +94,7 @@ final class BrokerWorker: Sergeant.Worker {
     override func work(task: SergeantTask) async throws {
         switch task.kwargs["mode"]?.stringValue {
         case "lock":
-            let taken = try await lock("held").acquire(timeout: 5, checkInterval: 0.1)
+            let taken = try await lock("held").acquire(timeout: 8, checkInterval: 0.1)
             logger.info("lock acquire returned \(taken)")
         case "tick":
             let started = ContinuousClock.now
