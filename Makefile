@@ -38,11 +38,13 @@ fixtures: deps
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/future_worker.c -o $(FIXTURES)/libfuture_worker.so
+	$(CC) -shared -fPIC -Wall -Werror -pthread -ISources/CSergeantABI/include Tests/Fixtures/async_c_worker.c -o $(FIXTURES)/libasync_c_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/legacy_worker.c -o $(FIXTURES)/liblegacy_worker.so
 	$(CC) -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/abi10_host.c -o $(FIXTURES)/abi10-host -ldl
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
 	$(PLUGIN_BUILD) --package-path Tests/Fixtures/parity
 	$(PLUGIN_BUILD) --package-path Tests/Fixtures/chaos
+	$(PLUGIN_BUILD) --package-path Tests/Fixtures/async
 
 .PHONY: interop-deps vectors
 interop-deps: deps

@@ -43,9 +43,9 @@ FROZEN(sergeant_host_api, should_stop, 152);
 _Static_assert(SERGEANT_HOST_API_SIZE_1_0 == 160, "the 1.0 host table is 160 bytes");
 /* sergeant_host_api, 1.1 */
 FROZEN(sergeant_host_api, log_with_metadata, 160);
-_Static_assert(sizeof(sergeant_host_api) == 168, "the 1.1 host table is 168 bytes");
+_Static_assert(sizeof(sergeant_host_api) == 168, "the 1.1 host table is 168 bytes (1.2 appends nothing)");
 
-/* sergeant_worker_api, 1.0 (1.1 appends nothing) */
+/* sergeant_worker_api, 1.0 (1.1 appends nothing; 1.2 appends work_async and cancel) */
 FROZEN(sergeant_worker_api, size, 0);
 FROZEN(sergeant_worker_api, abi_version, 8);
 FROZEN(sergeant_worker_api, worker, 16);
@@ -65,6 +65,11 @@ FROZEN(sergeant_worker_api, on_starvation, 120);
 FROZEN(sergeant_worker_api, on_stop, 128);
 FROZEN(sergeant_worker_api, destroy, 136);
 _Static_assert(SERGEANT_WORKER_API_SIZE_1_0 == 144, "the 1.0 worker table is 144 bytes");
-_Static_assert(sizeof(sergeant_worker_api) == 144, "the 1.1 worker table is 144 bytes");
+/* sergeant_worker_api, 1.2 */
+FROZEN(sergeant_worker_api, work_async, 144);
+FROZEN(sergeant_worker_api, cancel, 152);
+_Static_assert(SERGEANT_WORKER_API_SIZE_1_2 == 160, "the 1.2 worker table is 160 bytes");
+_Static_assert(sizeof(sergeant_worker_api) == 160, "the 1.2 worker table is 160 bytes");
+_Static_assert(sizeof(sergeant_async_handle) == 8, "an async handle is 64 bits");
 
 #endif

@@ -6,9 +6,9 @@ import SergeantCore
 
 /// The class a worker plugin subclasses, as Python's `sergeant.worker.Worker`.
 ///
-/// Override ``generateConfig()`` and ``work(task:)``; override any handler you need. The
-/// host creates one instance per worker process through the plugin's exported factory
-/// (see ``exportWorkers(_:className:hostAPI:workerAPI:error:)``).
+/// Override ``generateConfig()`` and ``work(task:)`` (async or not); override any handler you
+/// need, in either form. The host creates one instance per worker process through the
+/// plugin's exported factory (see ``exportWorkers(_:className:hostAPI:workerAPI:error:)``).
 ///
 /// ```swift
 /// import Sergeant
@@ -16,13 +16,19 @@ import SergeantCore
 /// final class Worker: Sergeant.Worker {
 ///     override func generateConfig() -> WorkerConfig {
 ///         WorkerConfig(name: "test_worker", connector: .redis(nodes: [RedisNode()]),
-///                      logging: LoggingConfig(level: .info, logToStdout: true))
+///                      logging: LoggingConfig(level: .info, logToStdout: true), maxConcurrentTasks: 100)
 ///     }
-///     override func work(task: SergeantTask) throws {
-///         logger.info("task parameters are: \(task.kwargs)")
+///     override func work(task: SergeantTask) async throws {
+///         try await Task.sleep(for: .milliseconds(20))   // any async library
+///         try await pushTask(kwargs: ["done": true], taskName: "next")
 ///     }
 /// }
 /// ```
+///
+/// With `maxConcurrentTasks` N > 0 one process runs up to N tasks at once on Swift
+/// concurrency; a task past its timeout has its Swift task cancelled (`Task.isCancelled`,
+/// `CancellationError`). The instance is shared by every task and thread of the process, so
+/// keep per-task state in the call.
 open class Worker {
     /// The configuration ``generateConfig()`` returned.
     public private(set) lazy var config: WorkerConfig = generateConfig()
@@ -42,7 +48,16 @@ open class Worker {
 
     /// The trace id of the task whose `work` runs on the current thread, inherited by pushed
     /// tasks (a thread's own state: cheaper per task than a task-local value).
-    static var currentTraceID: String? { TaskThreadState.current.workingTraceID }
+    static var currentTraceID: String? { asyncTraceID ?? TaskThreadState.current.workingTraceID }
+
+    /// The trace id of the task whose async `work` runs in the current Swift task.
+    @TaskLocal static var asyncTraceID: String?
+
+    /// The async tasks of this instance, by `work_async` handle.
+    let asyncTasks = AsyncTaskRegistry()
+
+    /// Per handler: whether its sync or its async form is the one overridden.
+    let handlerForms = HandlerForms()
 
     /// Creates a worker. The host calls this through the exported factory.
     public required init() {}
@@ -55,8 +70,11 @@ open class Worker {
     }
 
     /// Runs one task. Throw to fail it; call ``retry(task:priority:consumableFrom:)`` and its
-    /// siblings to change its course.
-    open func work(task: SergeantTask) throws {}
+    /// siblings to change its course. Override this or the async form.
+    open func work(task: SergeantTask) throws {
+        // Not overridden: the async form is the worker's (see WorkerAPITable).
+        TaskThreadState.current.syncDefaultReached = true
+    }
 
     /// Runs one task and returns a value for ``onSuccess(task:returnedValue:)``. The default
     /// calls ``work(task:)`` and returns nil; override this instead when you return a value.
@@ -65,32 +83,96 @@ open class Worker {
         return nil
     }
 
+    /// Runs one task on Swift concurrency: await any async library here; broker calls have
+    /// async forms (`try await pushTask(...)`) that keep the cooperative pool free. A task past
+    /// its timeout is cancelled: `Task.sleep` throws `CancellationError`, `Task.isCancelled`
+    /// turns true. Runs many at once with `maxConcurrentTasks` > 0 (one at a time otherwise).
+    /// With `maxConcurrentTasks` > 0 this form is preferred when both are overridden; without,
+    /// the synchronous one.
+    open func work(task: SergeantTask) async throws {
+        Self.asyncDefault?.reached = true
+    }
+
+    /// The async form of ``workReturning(task:)-(SergeantTask)``: the default runs the async
+    /// ``work(task:)-(SergeantTask)`` and returns nil, or, when that is not overridden, the
+    /// synchronous `workReturning`.
+    open func workReturning(task: SergeantTask) async throws -> Value {
+        let probe = DefaultProbe()
+        try await Self.$asyncDefault.withValue(probe) { try await work(task: task) }
+        return probe.reached ? try syncWorkReturning(task) : nil
+    }
+
+    /// Set by the default async `work`: the synchronous form is the worker's.
+    final class DefaultProbe: @unchecked Sendable {
+        var reached = false
+    }
+
+    /// The probe of the async `work` being called by the default async `workReturning`.
+    @TaskLocal static var asyncDefault: DefaultProbe?
+
+    /// The synchronous `workReturning`, from a context where no async overload is chosen.
+    final func syncWorkReturning(_ task: SergeantTask) throws -> Value {
+        try workReturning(task: task)
+    }
+
     // MARK: Handlers
 
+    // Each handler has a synchronous and an async form; override either (the defaults do
+    // nothing, so an override need not call super). The async form runs on Swift concurrency
+    // while the host's thread waits for it.
+
     /// Called once in each worker process before the first task.
-    open func initialize() throws {}
+    open func initialize() throws { defaultHandler() }
     /// Called once when the worker process ends its run.
-    open func finalize() throws {}
+    open func finalize() throws { defaultHandler() }
     /// Called before each task.
-    open func preWork(task: SergeantTask) throws {}
+    open func preWork(task: SergeantTask) throws { defaultHandler() }
     /// Called after each task; `failure` is the error message when it did not succeed.
-    open func postWork(task: SergeantTask, success: Bool, failure: String?) throws {}
+    open func postWork(task: SergeantTask, success: Bool, failure: String?) throws { defaultHandler() }
     /// The task succeeded with `returnedValue`.
-    open func onSuccess(task: SergeantTask, returnedValue: Value) throws {}
+    open func onSuccess(task: SergeantTask, returnedValue: Value) throws { defaultHandler() }
     /// The task failed with `failure` (the error's description).
-    open func onFailure(task: SergeantTask, failure: String) throws {}
+    open func onFailure(task: SergeantTask, failure: String) throws { defaultHandler() }
     /// The task ran past its timeout.
-    open func onTimeout(task: SergeantTask) throws {}
+    open func onTimeout(task: SergeantTask) throws { defaultHandler() }
     /// The task was retried.
-    open func onRetry(task: SergeantTask) throws {}
+    open func onRetry(task: SergeantTask) throws { defaultHandler() }
     /// The task reached max_retries.
-    open func onMaxRetries(task: SergeantTask) throws {}
+    open func onMaxRetries(task: SergeantTask) throws { defaultHandler() }
     /// The task was requeued.
-    open func onRequeue(task: SergeantTask) throws {}
+    open func onRequeue(task: SergeantTask) throws { defaultHandler() }
     /// No task arrived for `timeWithNoTasks` seconds.
-    open func onStarvation(timeWithNoTasks: Double) throws {}
+    open func onStarvation(timeWithNoTasks: Double) throws { defaultHandler() }
     /// The worker is stopping while `task` was in progress.
-    open func onStop(task: SergeantTask) throws {}
+    open func onStop(task: SergeantTask) throws { defaultHandler() }
+
+    /// Async form of ``initialize()-()``.
+    open func initialize() async throws { asyncDefaultHandler() }
+    /// Async form of ``finalize()-()``.
+    open func finalize() async throws { asyncDefaultHandler() }
+    /// Async form of ``preWork(task:)-(SergeantTask)``.
+    open func preWork(task: SergeantTask) async throws { asyncDefaultHandler() }
+    /// Async form of ``postWork(task:success:failure:)-(_,_,_)``.
+    open func postWork(task: SergeantTask, success: Bool, failure: String?) async throws { asyncDefaultHandler() }
+    /// Async form of ``onSuccess(task:returnedValue:)-(_,_)``.
+    open func onSuccess(task: SergeantTask, returnedValue: Value) async throws { asyncDefaultHandler() }
+    /// Async form of ``onFailure(task:failure:)-(_,_)``.
+    open func onFailure(task: SergeantTask, failure: String) async throws { asyncDefaultHandler() }
+    /// Async form of ``onTimeout(task:)-(SergeantTask)``: the task's Swift task was cancelled.
+    open func onTimeout(task: SergeantTask) async throws { asyncDefaultHandler() }
+    /// Async form of ``onRetry(task:)-(SergeantTask)``.
+    open func onRetry(task: SergeantTask) async throws { asyncDefaultHandler() }
+    /// Async form of ``onMaxRetries(task:)-(SergeantTask)``.
+    open func onMaxRetries(task: SergeantTask) async throws { asyncDefaultHandler() }
+    /// Async form of ``onRequeue(task:)-(SergeantTask)``.
+    open func onRequeue(task: SergeantTask) async throws { asyncDefaultHandler() }
+    /// Async form of ``onStarvation(timeWithNoTasks:)-(Double)``.
+    open func onStarvation(timeWithNoTasks: Double) async throws { asyncDefaultHandler() }
+    /// Async form of ``onStop(task:)-(SergeantTask)``: the task's Swift task was cancelled.
+    open func onStop(task: SergeantTask) async throws { asyncDefaultHandler() }
+
+    private func defaultHandler() { TaskThreadState.current.syncDefaultReached = true }
+    private func asyncDefaultHandler() { HandlerForms.probe?.asyncDefaultReached = true }
 
     // MARK: Control flow
 

@@ -140,7 +140,7 @@ public final class Broker: @unchecked Sendable {
     }
 
     /// Decodes popped items; undecodable ones go to the dead-letter list.
-    private func decode(_ items: [[UInt8]], queue: String) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
+    func decode(_ items: [[UInt8]], queue: String) throws(BrokerError) -> (tasks: [PoppedTask], rejected: [String]) {
         var tasks: [PoppedTask] = []
         tasks.reserveCapacity(items.count)
         var rejected: [String] = []

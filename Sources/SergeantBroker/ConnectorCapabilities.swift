@@ -35,6 +35,46 @@ public protocol InFlightRecords: QueueConnector {
     func countDeath(_ keys: KeySpace, item: [UInt8]) throws(BrokerError) -> Int
 }
 
+// MARK: - IncrementalInFlightRecords
+
+/// In-flight records that a worker keeps open while it pops more: a pop adds to the record
+/// instead of acknowledging it, and each task is acknowledged alone, in any order, when it
+/// ends. The async executor needs this to refill as tasks finish; on a connector without it,
+/// an at-least-once async executor refills only when everything it pulled is done.
+///
+/// ```swift
+/// let more = try records.popAdding(keys, count: 10, inFlightFor: "vm-7-1", alone: false)  // the rest stays
+/// try records.forget(keys, worker: "vm-7-1", items: [finished])                           // one task done
+/// ```
+public protocol IncrementalInFlightRecords: InFlightRecords {
+    /// Pops like ``InFlightRecords/pop(_:count:inFlightFor:)`` but keeps what `worker` already
+    /// has in flight: the new items are appended to its record in the same atomic step.
+    /// Tasks recovered from dead workers come first and one at a time, only when the worker
+    /// runs nothing else (`alone`), so that a poison task dies alone (see ``AddedItems``).
+    func popAdding(_ keys: KeySpace, count: Int, inFlightFor worker: String, alone: Bool) throws(BrokerError) -> AddedItems
+    /// Removes each of `items` (one occurrence each) from `worker`'s in-flight record, in one
+    /// round trip: those tasks are done.
+    func forget(_ keys: KeySpace, worker: String, items: [[UInt8]]) throws(BrokerError)
+}
+
+/// What ``IncrementalInFlightRecords/popAdding(_:count:inFlightFor:alone:)`` pulled.
+public struct AddedItems: Sendable {
+    /// The items, now in flight for the worker.
+    public var items: [[UInt8]]
+    /// The one item is a task recovered from a dead worker: run it alone, pull nothing more
+    /// until it ends.
+    public var recovered: Bool
+    /// Nothing was pulled because recovered tasks wait: finish what runs, then pull alone.
+    public var recoveredWaiting: Bool
+
+    /// Creates the result of a pull.
+    public init(items: [[UInt8]], recovered: Bool = false, recoveredWaiting: Bool = false) {
+        self.items = items
+        self.recovered = recovered
+        self.recoveredWaiting = recoveredWaiting
+    }
+}
+
 // MARK: - BlockingWait
 
 /// The ability to wait for a task without polling (Redis `BLMOVE`/`BLPOP`): an idle worker
@@ -56,17 +96,21 @@ public struct ConnectorCapabilities: OptionSet, Sendable, CustomStringConvertibl
     public static let inFlightRecords = ConnectorCapabilities(rawValue: 1 << 0)
     /// ``BlockingWait``.
     public static let blockingWait = ConnectorCapabilities(rawValue: 1 << 1)
+    /// ``IncrementalInFlightRecords``.
+    public static let incrementalInFlight = ConnectorCapabilities(rawValue: 1 << 2)
 
     /// The abilities `connector` declares.
     public init(of connector: any QueueConnector) {
         self = []
         if connector is any InFlightRecords { insert(.inFlightRecords) }
         if connector is any BlockingWait { insert(.blockingWait) }
+        if connector is any IncrementalInFlightRecords { insert(.incrementalInFlight) }
     }
 
     /// `in-flight records, blocking wait` or `none`.
     public var description: String {
-        let names = [(Self.inFlightRecords, "in-flight records"), (.blockingWait, "blocking wait")]
+        let names = [(Self.inFlightRecords, "in-flight records"), (.blockingWait, "blocking wait"),
+                     (.incrementalInFlight, "tasks acknowledged one by one")]
             .filter { contains($0.0) }.map(\.1)
         return names.isEmpty ? "none" : names.joined(separator: ", ")
     }

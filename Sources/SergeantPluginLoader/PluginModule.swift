@@ -83,7 +83,7 @@ public final class PluginModule: @unchecked Sendable {
             guard ABITable.covers(reported, \sergeant_worker_api.worker), table.worker != nil else {
                 throw PluginError(.moduleNotLoadable, "worker module \(path) returned an empty worker table")
             }
-            return PluginWorker(table: table, host: host)
+            return PluginWorker(table: table, reportedSize: reported, host: host)
         case SERGEANT_CLASS_NOT_FOUND:
             throw PluginError(.classNotFound, "worker class '\(className)' not found in \(path): \(error.text)")
         case SERGEANT_ABI_MISMATCH:

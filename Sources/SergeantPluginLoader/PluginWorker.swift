@@ -5,12 +5,15 @@ import SergeantCore
 
 /// One worker instance inside a plugin, called through its C function table.
 public final class PluginWorker: @unchecked Sendable {
-    private let table: sergeant_worker_api
+    let table: sergeant_worker_api
+    /// The `size` the plugin reported writing: the fields it provides.
+    let reportedSize: Int
     /// The host whose table the plugin instance holds: it must outlive the instance.
     private let host: PluginHost
 
-    init(table: sergeant_worker_api, host: PluginHost) {
+    init(table: sergeant_worker_api, reportedSize: Int, host: PluginHost) {
         self.table = table
+        self.reportedSize = reportedSize
         self.host = host
     }
 

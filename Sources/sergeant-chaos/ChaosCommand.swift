@@ -39,6 +39,9 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Tasks per transaction of the workers (CHAOS_BATCH).")
     var batch = 10
 
+    @Option(name: .customLong("async"), help: "N > 0: the async executor, N tasks in flight per worker (CHAOS_ASYNC).")
+    var concurrentTasks = 0
+
     @Option(help: "Most faults to inject.")
     var faults = 40
 
@@ -83,6 +86,7 @@ struct ChaosCommand: ParsableCommand {
         guard tasks >= 1 else { throw ValidationError("--tasks must be at least 1") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard concurrentTasks >= 0 else { throw ValidationError("--async must not be negative") }
         guard faults >= 0 else { throw ValidationError("--faults must not be negative") }
         guard minInterval >= 0, maxInterval >= minInterval else {
             throw ValidationError("--min-interval must be at least 0 and at most --max-interval")
@@ -115,7 +119,7 @@ struct ChaosCommand: ParsableCommand {
         installInterruptHandlers()
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         let settings = ChaosSettings(
-            connector: connector, tasks: tasks, workers: workers, batch: batch, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            connector: connector, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
             plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
             workDir: workDir, keep: keep

@@ -115,7 +115,7 @@ extension ChaosRun {
         if interrupted { failures.append("interrupted") }
         print("result:     " + (failures.isEmpty ? "PASS" : "FAIL: " + failures.joined(separator: "; ")))
         if !failures.isEmpty { print("repeat:     sergeant-chaos --connector \(settings.connector) --seed \(settings.seed) --tasks \(settings.tasks) --workers \(settings.workers)"
-                                     + " --batch \(settings.batch) --faults \(settings.maxFaults) --min-interval \(settings.minInterval)"
+                                     + " --batch \(settings.batch) --async \(settings.concurrentTasks) --faults \(settings.maxFaults) --min-interval \(settings.minInterval)"
                                      + " --max-interval \(settings.maxInterval) --redis-downtime \(settings.redisDowntime)"
                                      + " --fault-kinds \(settings.kinds.map(\.option).joined(separator: ","))") }
         fflush(nil)

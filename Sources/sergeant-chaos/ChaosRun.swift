@@ -59,7 +59,9 @@ final class ChaosRun {
     /// Runs everything and returns the exit code.
     func execute() -> Int32 {
         print("sergeant-chaos: seed \(settings.seed) (repeat with --seed \(settings.seed)); connector \(settings.connector); tasks \(settings.tasks) + 1 poison,"
-              + " \(settings.workers) workers, batch \(settings.batch), up to \(settings.maxFaults) faults every"
+              + " \(settings.workers) workers, batch \(settings.batch),"
+              + (settings.concurrentTasks > 0 ? " async executor with \(settings.concurrentTasks) tasks in flight per worker," : "")
+              + " up to \(settings.maxFaults) faults every"
               + " \(settings.minInterval)-\(settings.maxInterval) s, timeout \(Int(settings.timeout)) s")
         print("work directory: \(directory)")
         fflush(nil)
@@ -159,7 +161,8 @@ final class ChaosRun {
     }
 
     private func hostEnvironment() -> [String: String] {
-        var environment = ["CHAOS_QUEUE": queue, "CHAOS_BATCH": String(settings.batch), "CHAOS_OUTPUT": outputPath]
+        var environment = ["CHAOS_QUEUE": queue, "CHAOS_BATCH": String(settings.batch), "CHAOS_ASYNC": String(settings.concurrentTasks),
+                           "CHAOS_OUTPUT": outputPath]
         if isLocal {
             environment["CHAOS_LOCAL_FILE"] = localFile
         } else {

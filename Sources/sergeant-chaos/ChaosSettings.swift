@@ -7,6 +7,8 @@ struct ChaosSettings {
     var tasks: Int
     var workers: Int
     var batch: Int
+    /// max_concurrent_tasks of the workers; 0: the serial executor.
+    var concurrentTasks: Int
     var maxFaults: Int
     var kinds: [FaultKind]
     var minInterval: Double

@@ -51,7 +51,7 @@ final class ABIGrowthFlowTests: XCTestCase {
         stop(supervisor)
         // log_with_metadata: the metadata follows the message as key=value, sorted.
         let logged = try XCTUnwrap(line(supervisor.output, containing: "future worker ran a task"), supervisor.output)
-        XCTAssertNotNil(logged.range(of: #" future_worker \d+ INFO     future worker ran a task abi=1\.99 room=144$"#,
+        XCTAssertNotNil(logged.range(of: #" future_worker \d+ INFO     future worker ran a task abi=1\.99 room=160$"#,
                                      options: .regularExpression), logged)
         XCTAssertTrue(supervisor.output.contains("this host has no time_travel; doing without"), supervisor.output)
         XCTAssertEqual(try server.command("LLEN", "future_worker"), ":0")

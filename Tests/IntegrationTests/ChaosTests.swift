@@ -9,22 +9,36 @@ import XCTest
 /// Redis, once on the local connector.
 final class ChaosTests: XCTestCase {
     func testNoTaskIsLostWhenWorkersSupervisorsAndRedisDie() throws {
-        try runChaos(["--redis-downtime", "0.5"])
+        try assertNoTaskIsLost([
+            "--tasks", "1500", "--workers", "3", "--faults", "4", "--min-interval", "0.2", "--max-interval", "0.8",
+            "--redis-downtime", "0.5", "--timeout", "100",
+        ])
     }
 
     /// The same on the local connector (one SQLite file, no redis-server): worker and
     /// supervisor SIGKILLs.
     func testNoTaskIsLostOnTheLocalConnectorWhenWorkersAndSupervisorsDie() throws {
-        try runChaos(["--connector", "local"])
-    }
-
-    func runChaos(_ arguments: [String]) throws {
-        let result = try ChildProcess.run([
-            try ProjectPaths.executable("sergeant-chaos"),
+        try assertNoTaskIsLost([
+            "--connector", "local",
             "--tasks", "1500", "--workers", "3", "--faults", "4", "--min-interval", "0.2", "--max-interval", "0.8",
             "--timeout", "100",
+        ])
+    }
+
+    /// The async executor: each SIGKILL of a worker lands with up to 20 tasks in flight in it,
+    /// acknowledged one by one as they end (about 30 s: more tasks than above, as they go
+    /// faster, so that the faults land while the queue is full).
+    func testNoTaskIsLostWithTheAsyncExecutor() throws {
+        try assertNoTaskIsLost([
+            "--tasks", "4000", "--workers", "2", "--async", "20", "--faults", "4", "--min-interval", "0.2",
+            "--max-interval", "0.6", "--redis-downtime", "0.5", "--timeout", "100",
+        ])
+    }
+
+    func assertNoTaskIsLost(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try ChildProcess.run([try ProjectPaths.executable("sergeant-chaos")] + arguments + [
             "--plugin", try ProjectPaths.fixturePackage("chaos"), "--bin", ProjectPaths.binaries.path,
-        ] + arguments, timeout: 150)
+        ], timeout: 150)
         func field(_ name: String) -> Int? {
             for line in result.output.split(separator: "\n") where line.hasPrefix("\(name):") {
                 return line.dropFirst(name.count + 1).split(separator: " ").first.flatMap { Int($0) }
@@ -33,10 +47,10 @@ final class ChaosTests: XCTestCase {
         }
         // The whole run (its fault timeline, summary, AOF trace of lost tasks) once, on failure.
         if result.code != 0 { print(result.output) }
-        XCTAssertNotNil(field("pushed"), "sergeant-chaos printed no summary (its output is above)")
-        XCTAssertGreaterThanOrEqual(field("faults") ?? 0, 1, "no fault was injected")
-        XCTAssertEqual(field("lost"), 0, "tasks were lost (see the summary above)")
-        XCTAssertEqual(field("dead"), 1, "the dead-letter list should hold exactly the poison task (see the summary above)")
-        XCTAssertEqual(result.code, 0, "sergeant-chaos failed (see its output above)")
+        XCTAssertNotNil(field("pushed"), "sergeant-chaos printed no summary (its output is above)", file: file, line: line)
+        XCTAssertGreaterThanOrEqual(field("faults") ?? 0, 1, "no fault was injected", file: file, line: line)
+        XCTAssertEqual(field("lost"), 0, "tasks were lost (see the summary above)", file: file, line: line)
+        XCTAssertEqual(field("dead"), 1, "the dead-letter list should hold exactly the poison task (see the summary above)", file: file, line: line)
+        XCTAssertEqual(result.code, 0, "sergeant-chaos failed (see its output above)", file: file, line: line)
     }
 }

@@ -1,5 +1,5 @@
 /*
-** sergeant_plugin.h -- the plugin ABI of sergeant for Swift, version 1.1.
+** sergeant_plugin.h -- the plugin ABI of sergeant for Swift, version 1.2.
 **
 ** This header is the whole contract between `sergeant-host` (the host) and a worker
 ** plugin (a shared library such as `libconsumer.so`). Nothing else crosses the boundary:
@@ -104,6 +104,27 @@
 **   pre_work, work, post_work and    on one executor thread per task, in that order; with
 **   the outcome's on_* handler       number_of_threads > 1 several tasks run at once on
 **                                    different threads, so keep per-task state per call
+**   work_async (since 1.2)           with max_concurrent_tasks > 0 and a plugin that has it:
+**                                    on the host's executor thread, which also calls every
+**                                    pre_work, post_work and on_* handler, one at a time,
+**                                    while up to max_concurrent_tasks started tasks run in
+**                                    the plugin; `complete` may be called from any thread
+**   cancel (since 1.2)               on any host thread, any number of times per handle,
+**                                    also after the task completed (then it does nothing)
+**
+** ASYNC WORK (since 1.2)
+**
+**   A plugin that can run many tasks at once without a thread each (Swift concurrency, an
+**   event loop) fills `work_async` and `cancel`. With max_concurrent_tasks N > 0 in its
+**   configuration the host then keeps up to N tasks started: per task it calls pre_work,
+**   then work_async, and when the plugin calls `complete` it calls post_work and the
+**   outcome's handler, and acknowledges that task alone (completions come in any order).
+**   A task past its `timeout`, and every task still running a grace period after SIGTERM,
+**   is cancelled: the plugin should end it soon and still call `complete` exactly once
+**   (any status: the host reports the timeout, or on_stop, itself). A task that ignores
+**   cancellation past timeout + grace_period ends the process, as with synchronous work.
+**   A plugin without work_async (1.0, 1.1, or NULL) runs synchronously as before: the host
+**   then ignores max_concurrent_tasks and says so at start.
 ** ---------------------------------------------------------------------------------------
 */
 #ifndef SERGEANT_PLUGIN_H
@@ -121,7 +142,7 @@ extern "C" {
 /** Major version: bumped on any incompatible change. Host and plugin must agree. */
 #define SERGEANT_ABI_VERSION_MAJOR 1
 /** Minor version: bumped when fields are appended to a table. Older minors load. */
-#define SERGEANT_ABI_VERSION_MINOR 1
+#define SERGEANT_ABI_VERSION_MINOR 2
 
 /** Name of the function `uint32_t sergeant_plugin_abi_version(void)` every plugin exports.
  *  It returns (major << 16) | minor, the version the plugin was built against. */
@@ -313,6 +334,23 @@ typedef struct sergeant_host_api {
 #define SERGEANT_HOST_API_SIZE_1_0 \
     (offsetof(sergeant_host_api, should_stop) + sizeof(int32_t (*)(void *)))
 
+/* MARK: - Async work (since 1.2) */
+
+/** A task started by `work_async`, named by the plugin: non-zero, never reused by an instance. */
+typedef uint64_t sergeant_async_handle;
+
+/**
+ * How an asynchronous task ended, reported by the plugin exactly once per started task,
+ * from any thread. `context` is the one the host gave to work_async. `status` is what
+ * `work` would have returned; on SERGEANT_OK `value` holds the msgpack value work returned
+ * (NULL or 0 bytes: nil); otherwise `message` (UTF-8, not NUL-terminated, may be NULL) is
+ * the failure. Every pointer is borrowed for the call; the host copies what it keeps and
+ * returns at once (it never calls into the plugin from here).
+ */
+typedef void (*sergeant_work_complete_fn)(void *context, sergeant_status status,
+                                          const uint8_t *value, size_t value_length,
+                                          const char *message, size_t message_length);
+
 /* MARK: - Worker API (plugin -> host) */
 
 /**
@@ -382,11 +420,31 @@ typedef struct sergeant_worker_api {
     void (*destroy)(void *worker);
 
     /* ---- end of ABI 1.0 (SERGEANT_WORKER_API_SIZE_1_0); ABI 1.1 appends nothing here ---- */
+
+    /** Since 1.2, optional (see ASYNC WORK). Starts one task and returns at once.
+     *  `task` is borrowed for this call only: copy what the work needs. On SERGEANT_OK the
+     *  plugin has stored a non-zero handle in `*handle` (unique for the instance's lifetime;
+     *  the host passes it to `cancel`) and will call `complete(context, ...)` exactly once,
+     *  from any thread, possibly before work_async returns. Any other status: the task did
+     *  not start, `complete` is never called, and the message in `error` is the failure. */
+    sergeant_status (*work_async)(void *worker, const uint8_t *task, size_t task_length,
+                                  sergeant_work_complete_fn complete, void *context,
+                                  sergeant_async_handle *handle, const sergeant_output *error);
+    /** Since 1.2, optional; required with work_async. Asks the task `handle` to stop soon (a
+     *  timeout or a stopping worker): Swift's SDK cancels its Task. Never blocks; its
+     *  `complete` still comes, once. A handle that already completed is ignored. */
+    void (*cancel)(void *worker, sergeant_async_handle handle);
+
+    /* ---- end of ABI 1.2 (SERGEANT_WORKER_API_SIZE_1_2) ---- */
 } sergeant_worker_api;
 
 /** sizeof(sergeant_worker_api) of ABI 1.0: the room a 1.0 host gives (it presets no size). */
 #define SERGEANT_WORKER_API_SIZE_1_0 \
     (offsetof(sergeant_worker_api, destroy) + sizeof(void (*)(void *)))
+
+/** sizeof(sergeant_worker_api) of ABI 1.2: the 1.0 table, work_async and cancel. */
+#define SERGEANT_WORKER_API_SIZE_1_2 \
+    (offsetof(sergeant_worker_api, cancel) + sizeof(void (*)(void *, sergeant_async_handle)))
 
 /** The room the host gave for the worker table `api` points to: its preset `size`, or
  *  SERGEANT_WORKER_API_SIZE_1_0 from a 1.0 host, which preset nothing. */

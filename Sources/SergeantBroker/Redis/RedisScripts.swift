@@ -85,5 +85,48 @@ enum RedisScripts {
         redis.call('SREM', KEYS[3], ARGV[1])
         return moved
         """)
-    
+
+    /// The async executor's pop (``RedisConnector/popAdding(_:count:inFlightFor:alone:)``):
+    /// like ``popInFlightScript`` but the worker's in-flight list is kept, the new items are
+    /// appended to it. A recovered task (from a dead worker) is taken only when the worker has
+    /// nothing else running (ARGV[5] == "1") and then alone, so a poison task does not take
+    /// its neighbours' lives with it; while recovered tasks wait, a busy worker gets nothing
+    /// (it finishes what it runs first). The reply's last element says which: 0 plain items,
+    /// -1 one recovered task, N > 0 nothing popped, N recovered tasks wait. Safe to resend
+    /// after a lost reply: the batch id key holds `ID:N` (`ID:1r` for a recovered task) once
+    /// batch ID ran, and a resent call returns the list's last N items again.
+    /// KEYS: queue, delayed set, processing list, processing set, batch id, recovered list.
+    /// ARGV: count, now, worker, batch id, alone ("1" or "0").
+    static let popAddingInFlightScript = LuaScript("""
+        local prefix = ARGV[4] .. ':'
+        local last = redis.call('GET', KEYS[5])
+        if last and string.sub(last, 1, #prefix) == prefix then
+            local rest = string.sub(last, #prefix + 1)
+            local served = tonumber(string.match(rest, '^%d+'))
+            local again = {}
+            if served > 0 then again = redis.call('LRANGE', KEYS[3], -served, -1) end
+            again[#again + 1] = string.find(rest, 'r') and -1 or 0
+            return again
+        end
+        local items = {}
+        local marker = 0
+        local waiting = redis.call('LLEN', KEYS[6])
+        if waiting > 0 then
+            if ARGV[5] ~= '1' then return {waiting} end
+            items[1] = redis.call('LPOP', KEYS[6])
+            marker = -1
+        else
+            local wanted = tonumber(ARGV[1])
+            \(RedisScripts.popQueuedThenDue)
+        end
+        if #items > 0 then
+            for first = 1, #items, 1000 do
+                redis.call('RPUSH', KEYS[3], unpack(items, first, math.min(first + 999, #items)))
+            end
+            redis.call('SADD', KEYS[4], ARGV[3])
+        end
+        redis.call('SET', KEYS[5], prefix .. #items .. (marker == -1 and 'r' or ''))
+        items[#items + 1] = marker
+        return items
+        """)
 }

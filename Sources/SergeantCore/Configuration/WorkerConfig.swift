@@ -24,6 +24,10 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
     public var tasksPerTransaction: Int
     /// Threads that run `work` concurrently; 1 runs tasks one after the other.
     public var numberOfThreads: Int
+    /// Tasks one worker process keeps running at once on Swift concurrency (the async
+    /// executor: `work(task:) async`, no thread per task), refilled as each ends; 0 (the
+    /// default) uses the serial or threaded executor that `number_of_threads` picks.
+    public var maxConcurrentTasks: Int
     /// How tasks are serialized and compressed.
     public var encoder: EncoderConfig
     /// Task timeout and the grace period before a worker that ignores it is killed.
@@ -56,8 +60,10 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         starvation: Starvation? = nil,
         atLeastOnce: Bool = true,
         maxDeaths: Int = 3,
-        maxTaskSize: Int = 16 << 20
+        maxTaskSize: Int = 16 << 20,
+        maxConcurrentTasks: Int = 0
     ) {
+        self.maxConcurrentTasks = maxConcurrentTasks
         self.name = name
         self.connector = connector
         self.maxTasksPerRun = maxTasksPerRun
@@ -79,6 +85,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         case maxRetries = "max_retries"
         case tasksPerTransaction = "tasks_per_transaction"
         case numberOfThreads = "number_of_threads"
+        case maxConcurrentTasks = "max_concurrent_tasks"
         case atLeastOnce = "at_least_once"
         case maxDeaths = "max_deaths"
         case maxTaskSize = "max_task_size"
@@ -94,6 +101,7 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         maxRetries = try container.decodeIfPresent(Int.self, forKey: .maxRetries) ?? defaults.maxRetries
         tasksPerTransaction = try container.decodeIfPresent(Int.self, forKey: .tasksPerTransaction) ?? defaults.tasksPerTransaction
         numberOfThreads = try container.decodeIfPresent(Int.self, forKey: .numberOfThreads) ?? defaults.numberOfThreads
+        maxConcurrentTasks = try container.decodeIfPresent(Int.self, forKey: .maxConcurrentTasks) ?? defaults.maxConcurrentTasks
         encoder = try container.decodeIfPresent(EncoderConfig.self, forKey: .encoder) ?? defaults.encoder
         timeouts = try container.decodeIfPresent(Timeouts.self, forKey: .timeouts) ?? defaults.timeouts
         logging = try container.decodeIfPresent(LoggingConfig.self, forKey: .logging) ?? defaults.logging
@@ -111,6 +119,9 @@ public struct WorkerConfig: Codable, Sendable, Hashable {
         if maxRetries < 0 { problems.append("max_retries is \(maxRetries); use 0 (unlimited) or more") }
         if tasksPerTransaction < 1 { problems.append("tasks_per_transaction is \(tasksPerTransaction); use 1 or more") }
         if numberOfThreads < 1 { problems.append("number_of_threads is \(numberOfThreads); use 1 or more") }
+        if maxConcurrentTasks < 0 {
+            problems.append("max_concurrent_tasks is \(maxConcurrentTasks); use 0 (no async executor) or more")
+        }
         if maxTaskSize < 0 { problems.append("max_task_size is \(maxTaskSize); use 0 (no limit) or more bytes") }
         if timeouts.timeout < 0 || timeouts.gracePeriod < 0 { problems.append("timeouts must not be negative") }
         return problems

@@ -90,7 +90,7 @@ public struct OutcomeDispatcher: Sendable {
         }
     }
 
-    private func report(_ result: PluginWorker.Result, _ handler: String) {
+    func report(_ result: PluginWorker.Result, _ handler: String) {
         if result.outcome != .success {
             logger.error("\(handler) has failed: \(result.failureText)")
         }

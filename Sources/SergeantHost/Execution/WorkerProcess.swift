@@ -115,7 +115,9 @@ public final class WorkerProcess {
     var logger: Logger { host.logger }
     /// The threaded executor's threads, started with the first batch.
     var executorThreads: ExecutorThreads?
-    private var tasksDone = 0
+    /// Tasks the async executor keeps running at once; nil: the serial or threaded executor.
+    let asyncLimit: Int?
+    var tasksDone = 0
     var outcomes: [String: Int] = [:]
 
     init(config: WorkerConfig, host: HostContext, worker: PluginWorker, stop: StopSignal, workerID: String, predecessorID: String?,
@@ -127,6 +129,7 @@ public final class WorkerProcess {
         self.stop = stop
         self.workerID = workerID
         self.predecessorID = predecessorID
+        asyncLimit = Self.asyncLimit(config: config, worker: worker, logger: host.logger)
         dispatcher = OutcomeDispatcher(worker: worker, events: config.logging.events, logger: host.logger,
                                        deadlines: host.deadlines, timeouts: config.timeouts)
     }
@@ -143,8 +146,15 @@ public final class WorkerProcess {
             startWatchdog()
             startHeartbeat()
             recoverInFlightTasks()
-            exit = handleTimedOutTasks() ?? loop()
-            acknowledge(broker: host.broker)
+            if let limit = asyncLimit {
+                exit = handleTimedOutTasks() ?? asyncLoop(limit: limit)
+                // Each task was acknowledged when it ended; what is left in flight (a pop whose
+                // reply was lost) is the next worker's to recover, not to be dropped here.
+                if !host.broker.acknowledgesEachTask { acknowledge(broker: host.broker) }
+            } else {
+                exit = handleTimedOutTasks() ?? loop()
+                acknowledge(broker: host.broker)
+            }
         case .respawn:
             exit = .respawn
         case .stop:

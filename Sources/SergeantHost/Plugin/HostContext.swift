@@ -236,6 +236,13 @@ final class DeadlineBoard: @unchecked Sendable {
         return MonotonicClock.now > entry.soft
     }
 
+    /// Records the async task `id` (not bound to a thread), or clears it with nil: the
+    /// watchdog sees it as it sees a thread's task.
+    func set(_ entry: Entry?, asyncTask id: Int) {
+        let key = UInt(1) << (UInt.bitWidth - 1) | UInt(id)
+        lock.withLock { entries[key] = entry }
+    }
+
     /// Tasks past their hard deadline.
     func overdue(at now: Double) -> [Entry] {
         lock.withLock { entries.values.filter { now > $0.hard } }

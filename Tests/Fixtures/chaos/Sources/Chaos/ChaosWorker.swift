@@ -11,9 +11,10 @@ import Sergeant
 /// - `{"poison": true}` aborts the process, every time.
 ///
 /// Environment: CHAOS_QUEUE (queue name, default "chaos"), CHAOS_BATCH (tasks per
-/// transaction, default 10), CHAOS_OUTPUT (required for numbered tasks), CHAOS_LOCAL_FILE
-/// (the local connector's SQLite file; without it Redis, which comes from SERGEANT_REDIS
-/// through the host).
+/// transaction, default 10), CHAOS_OUTPUT (required for numbered tasks), CHAOS_ASYNC (N > 0:
+/// the async executor with max_concurrent_tasks N, and the async `work`, which awaits its
+/// 1-5 ms with Task.sleep), CHAOS_LOCAL_FILE (the local connector's SQLite file; without it
+/// Redis, which comes from SERGEANT_REDIS through the host).
 final class ChaosWorker: Sergeant.Worker {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -25,9 +26,10 @@ final class ChaosWorker: Sergeant.Worker {
     override func generateConfig() -> WorkerConfig {
         let queue = environment("CHAOS_QUEUE") ?? "chaos"
         let batch = environment("CHAOS_BATCH").flatMap(Int.init) ?? 10
+        let concurrent = environment("CHAOS_ASYNC").flatMap(Int.init) ?? 0
         let connector = environment("CHAOS_LOCAL_FILE").map { ConnectorConfig.local(filePath: $0) } ?? .redis(nodes: [RedisNode()])
         return WorkerConfig(name: queue, connector: connector, tasksPerTransaction: max(1, batch),
-                            logging: LoggingConfig(level: .info, logToStdout: true))
+                            logging: LoggingConfig(level: .info, logToStdout: true), maxConcurrentTasks: max(0, concurrent))
     }
 
     override func initialize() throws {
@@ -46,13 +48,28 @@ final class ChaosWorker: Sergeant.Worker {
     }
 
     override func work(task: SergeantTask) throws {
+        let number = try self.number(of: task)
+        usleep(UInt32.random(in: 1_000...5_000))
+        try record(number)
+    }
+
+    override func work(task: SergeantTask) async throws {
+        let number = try self.number(of: task)
+        try await Task.sleep(for: .microseconds(Int.random(in: 1_000...5_000)))
+        try record(number)
+    }
+
+    private func number(of task: SergeantTask) throws -> Int {
         if task.kwargs["poison"]?.boolValue == true {
             abort()
         }
         guard let number = task.kwargs["n"]?.intValue else {
             throw Failure(description: "a chaos task needs an integer \"n\" or \"poison\": \(task.kwargs)")
         }
-        usleep(UInt32.random(in: 1_000...5_000))
+        return number
+    }
+
+    private func record(_ number: Int) throws {
         let line = Array("\(number)\n".utf8)
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count else {
