@@ -28,6 +28,16 @@ public enum ProcessProbe {
         return count
     }
 
+    /// What each open descriptor of the process refers to (`3 -> socket:[1234]`), in descriptor order.
+    public static func descriptorTargets(_ pid: pid_t) -> [String] {
+        let directory = "/proc/\(pid)/fd"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        return names.compactMap(Int.init).sorted().map { descriptor in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(descriptor)")) ?? "?"
+            return "\(descriptor) -> \(target)"
+        }
+    }
+
     /// The live processes whose parent is `pid` (from `/proc/*/stat`), in pid order.
     public static func children(of pid: pid_t) -> [pid_t] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }

@@ -18,8 +18,9 @@ struct SoakCommand: ParsableCommand {
             (Plugins-Examples/benchmark), and pushes --tasks tasks in chunks of --chunk, keeping at \
             most --depth waiting. Every --interval seconds it samples each worker's and the \
             supervisor's VmRSS (/proc/PID/status) and open descriptors (/proc/PID/fd) and Redis's \
-            used_memory into --csv. Once the first --warm-up share of the tasks is worked, the next \
-            sample is the baseline; the last sample (every task worked) is compared with it.
+            used_memory into --csv. Once the first --warm-up share of the tasks is worked and \
+            --warm-up-seconds passed, the next sample is the baseline; the last sample (every task \
+            worked) is compared with it.
 
             PASS for an executor: no worker's RSS grew by --rss-growth-limit percent or more and no \
             worker's descriptor count rose. Exit code 0 when every executor passes, 1 when one \
@@ -51,6 +52,13 @@ struct SoakCommand: ParsableCommand {
     @Option(name: .customLong("warm-up"), help: "Share of the tasks worked before the baseline sample (0.1: the first 10%).")
     var warmUp = 0.1
 
+    @Option(name: .customLong("warm-up-seconds"),
+            help: "Seconds from the first push before the baseline sample, at least (a worker opens its heartbeat connection 5 s in).")
+    var warmUpSeconds = 15.0
+
+    @Option(help: "Most tasks pushed a second (default: as fast as the workers take them).")
+    var rate: Double?
+
     @Option(help: "Seconds between two samples.")
     var interval = 2.0
 
@@ -81,6 +89,7 @@ struct SoakCommand: ParsableCommand {
         }
         guard chunk >= 1, depth >= 2 * chunk else { throw ValidationError("--depth must be at least twice --chunk (\(chunk))") }
         guard warmUp >= 0, warmUp < 1 else { throw ValidationError("--warm-up must be at least 0 and below 1 (a share of --tasks)") }
+        guard warmUpSeconds >= 0, (rate ?? 1) > 0 else { throw ValidationError("--warm-up-seconds must not be negative, --rate must be positive") }
         guard interval > 0, timeout > 0, rssGrowthLimit > 0 else {
             throw ValidationError("--interval, --timeout and --rss-growth-limit must be positive")
         }
@@ -92,12 +101,15 @@ struct SoakCommand: ParsableCommand {
         installInterruptHandlers()
         let settings = SoakSettings(
             tasks: tasks, workers: workers, threads: threads, tasksPerTransaction: tasksPerTransaction, depth: depth, chunk: chunk,
-            warmUp: warmUp, interval: interval, rssGrowthLimit: rssGrowthLimit, timeout: timeout, bin: bin ?? defaultBinaries(),
+            warmUp: warmUp, warmUpSeconds: warmUpSeconds, rate: rate, interval: interval, rssGrowthLimit: rssGrowthLimit,
+            timeout: timeout, bin: bin ?? defaultBinaries(),
             plugin: try plugin ?? ProjectPaths.plugin("benchmark"), queue: queue
         )
-        var lines = [String(format: "soak: %d tasks per executor, %d workers, %d per transaction, queue depth <= %d, warm-up %.0f%%, a sample every %.1f s",
-                            tasks, workers, tasksPerTransaction, depth, warmUp * 100, interval)]
-        print(lines[0])
+        var lines = [String(format: "soak: %d tasks per executor, %d workers, %d per transaction, queue depth <= %d, "
+                            + "warm-up %.0f%% of the tasks and %.0f s, a sample every %.1f s",
+                            tasks, workers, tasksPerTransaction, depth, warmUp * 100, warmUpSeconds, interval)
+                     + (rate.map { String(format: ", at most %.0f tasks/s", $0) } ?? "")]
+        say(lines[0])
         var samples: [SoakSample] = []
         var verdicts: [SoakVerdict] = []
         for executor in try SoakExecutor.parse(executors) {
@@ -107,20 +119,20 @@ struct SoakCommand: ParsableCommand {
             } catch {
                 samples += run.samples
                 try? write(samples: samples)
-                print("soak of the \(executor.rawValue) executor could not finish: \(error)")
+                say("soak of the \(executor.rawValue) executor could not finish: \(error)")
                 throw ExitCode(2)
             }
             samples += run.samples
             let verdict = SoakVerdict(executor: executor, tasks: run.worked, seconds: run.seconds, samples: run.samples,
-                                      rssGrowthLimit: rssGrowthLimit)
+                                      rssGrowthLimit: rssGrowthLimit, newDescriptors: run.newDescriptors)
             verdicts.append(verdict)
             lines += verdict.lines
-            verdict.lines.forEach { print($0) }
+            verdict.lines.forEach { say($0) }
         }
         try write(samples: samples)
         let passed = verdicts.allSatisfy(\.passed)
         lines.append(passed ? "PASS" : "FAIL")
-        print(lines.last!)
+        say(lines.last!)
         if let summary { try (lines.joined(separator: "\n") + "\n").write(toFile: summary, atomically: true, encoding: .utf8) }
         if !passed { throw ExitCode(1) }
     }
@@ -135,4 +147,9 @@ struct SoakCommand: ParsableCommand {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
+}
+
+/// Prints a line at once, also into a file or a pipe (print buffers those).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

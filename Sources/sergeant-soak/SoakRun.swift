@@ -9,9 +9,11 @@ import SergeantTestSupport
 
 /// One executor's soak: a private redis-server, one sergeant-host with the benchmark plugin
 /// and `workers` worker processes, and a producer that keeps the queue topped up to `depth`
-/// tasks in chunks until `tasks` are pushed. Every `interval` seconds each worker's and the
-/// supervisor's VmRSS and open descriptors, and Redis's used_memory, are sampled. The run
-/// ends when every task was worked (the workers' report lines add up), with a last sample.
+/// tasks in chunks (at most `rate` a second, when set) until `tasks` are pushed. Every
+/// `interval` seconds each worker's and the supervisor's VmRSS and open descriptors, and
+/// Redis's used_memory, are sampled. Warm-up ends with the first sample after both `warmUp`
+/// of the tasks and `warmUpSeconds` (a worker opens its heartbeat connection 5 s in). The
+/// run ends when every task was worked (the workers' report lines add up), with a last sample.
 final class SoakRun {
     let settings: SoakSettings
     let executor: SoakExecutor
@@ -27,6 +29,9 @@ final class SoakRun {
     private(set) var seconds = 0.0
     /// Tasks the workers reported as worked.
     private(set) var worked = 0
+    /// Per process, its descriptors at the baseline sample, then those opened after it.
+    private var baselineDescriptors: [pid_t: [String]] = [:]
+    private(set) var newDescriptors: [pid_t: [String]] = [:]
 
     init(settings: SoakSettings, executor: SoakExecutor) {
         self.settings = settings
@@ -69,7 +74,8 @@ final class SoakRun {
         let chunk = (0..<settings.chunk).map { _ in SergeantTask(kwargs: kwargs) }
         while true {
             let depth = try broker.count(queue: settings.queue, includeDelayed: false)
-            if pushed < settings.tasks && depth <= settings.depth - settings.chunk {
+            let allowed = settings.rate.map { settings.chunk + Int($0 * Date().timeIntervalSince(started)) } ?? settings.tasks
+            if pushed < min(settings.tasks, allowed) && depth <= settings.depth - settings.chunk {
                 let count = min(settings.chunk, settings.tasks - pushed)
                 try broker.push(tasks: count == chunk.count ? chunk : Array(chunk.prefix(count)), queue: settings.queue)
                 pushed += count
@@ -80,7 +86,7 @@ final class SoakRun {
             let finished = done >= settings.tasks
             if Date() >= nextSample || finished {
                 let taken = finished ? settings.tasks : pushed - depth
-                if !warmedUp && taken >= warmUpTasks { warmedUp = true }
+                if !warmedUp && taken >= warmUpTasks && Date().timeIntervalSince(started) >= settings.warmUpSeconds { warmedUp = true }
                 try sample(host: host, workers: workers, connection: connection, elapsed: Date().timeIntervalSince(started),
                            worked: taken, depth: depth, afterWarmUp: warmedUp)
                 nextSample = nextSample.addingTimeInterval(settings.interval)
@@ -116,9 +122,22 @@ final class SoakRun {
             guard let resident = ProcessProbe.residentKilobytes(pid), let descriptors = ProcessProbe.openDescriptors(pid) else {
                 throw SoakError("\(executor.rawValue): cannot read /proc/\(pid) (the \(role.rawValue) is gone)")
             }
+            if afterWarmUp { noteDescriptors(of: pid, count: descriptors) }
             samples.append(SoakSample(executor: executor, elapsed: elapsed, worked: worked, depth: depth, role: role, pid: pid,
                                       residentKilobytes: resident, descriptors: descriptors, redisUsedMemory: usedMemory,
                                       afterWarmUp: afterWarmUp))
+        }
+    }
+
+    /// Keeps what a process's descriptors point to at the baseline, and the ones it opened
+    /// since once its count exceeds the baseline's (for the failure message).
+    private func noteDescriptors(of pid: pid_t, count: Int) {
+        guard let baseline = baselineDescriptors[pid] else {
+            baselineDescriptors[pid] = ProcessProbe.descriptorTargets(pid)
+            return
+        }
+        if count > baseline.count && newDescriptors[pid] == nil {
+            newDescriptors[pid] = ProcessProbe.descriptorTargets(pid).filter { !baseline.contains($0) }
         }
     }
 

@@ -16,6 +16,10 @@ struct SoakSettings: Sendable {
     var chunk: Int
     /// The share of the tasks worked before the baseline sample (0.1: the first 10%).
     var warmUp: Double
+    /// Seconds from the first push before the baseline sample, at least.
+    var warmUpSeconds: Double
+    /// Most tasks pushed a second; nil: as fast as the workers take them.
+    var rate: Double?
     /// Seconds between two samples.
     var interval: Double
     /// Largest resident-memory growth of a worker after warm-up that passes, in percent.

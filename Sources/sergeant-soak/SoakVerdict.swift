@@ -37,7 +37,9 @@ struct SoakVerdict {
 
     var passed: Bool { failures.isEmpty }
 
-    init(executor: SoakExecutor, tasks: Int, seconds: Double, samples all: [SoakSample], rssGrowthLimit: Double) {
+    /// `newDescriptors`: per process, what the descriptors it opened after warm-up point to.
+    init(executor: SoakExecutor, tasks: Int, seconds: Double, samples all: [SoakSample], rssGrowthLimit: Double,
+         newDescriptors: [pid_t: [String]] = [:]) {
         self.executor = executor
         self.tasks = tasks
         self.seconds = seconds
@@ -60,7 +62,8 @@ struct SoakVerdict {
                                        pid, process.growthPercent, process.residentAtWarmUp, process.residentAtEnd, rssGrowthLimit))
             }
             if process.descriptorsMax > process.descriptorsAtWarmUp {
-                failures.append("worker \(pid): open descriptors rose from \(process.descriptorsAtWarmUp) to \(process.descriptorsMax) after warm-up")
+                let opened = newDescriptors[pid].map { $0.isEmpty ? "" : " (new: \($0.joined(separator: ", ")))" } ?? ""
+                failures.append("worker \(pid): open descriptors rose from \(process.descriptorsAtWarmUp) to \(process.descriptorsMax) after warm-up\(opened)")
             }
         }
         if samples < 2 {
