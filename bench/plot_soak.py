@@ -38,7 +38,7 @@ def main(source, target):
         for row in mine:
             redis[int(row['worked'])] = int(row['redis_used_memory']) / 1_048_576
         axes[2][column].plot([k / 1e6 for k in sorted(redis)], [redis[k] for k in sorted(redis)], marker='.', color='tab:red')
-        warm = next((int(row['worked']) / 1e6 for row in mine if row['after_warm_up'] == '1'), None)
+        warm = next((int(row['worked']) / 1e6 for row in mine if row['phase'] != 'warm-up'), None)
         for axis in axes[:, column]:
             if warm is not None:
                 axis.axvline(warm, color='grey', linestyle='--', linewidth=1)

@@ -20,7 +20,7 @@ struct SoakCommand: ParsableCommand {
             supervisor's VmRSS (/proc/PID/status) and open descriptors (/proc/PID/fd) and Redis's \
             used_memory into --csv. Once the first --warm-up share of the tasks is worked and \
             --warm-up-seconds passed, the next sample is the baseline; the last sample (every task \
-            worked) is compared with it.
+            worked) under load is compared with it; a last sample is taken idle, every task worked.
 
             PASS for an executor: no worker's RSS grew by --rss-growth-limit percent or more and no \
             worker's descriptor count rose. Exit code 0 when every executor passes, 1 when one \
@@ -54,13 +54,13 @@ struct SoakCommand: ParsableCommand {
 
     @Option(name: .customLong("warm-up-seconds"),
             help: "Seconds from the first push before the baseline sample, at least (a worker opens its heartbeat connection 5 s in).")
-    var warmUpSeconds = 15.0
+    var warmUpSeconds = 10.0
 
     @Option(help: "Most tasks pushed a second (default: as fast as the workers take them).")
     var rate: Double?
 
     @Option(help: "Seconds between two samples.")
-    var interval = 2.0
+    var interval = 1.0
 
     @Option(name: .customLong("rss-growth-limit"), help: "Largest growth of a worker's RSS after warm-up that passes, in percent.")
     var rssGrowthLimit = 5.0

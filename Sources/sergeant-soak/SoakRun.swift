@@ -13,7 +13,8 @@ import SergeantTestSupport
 /// `interval` seconds each worker's and the supervisor's VmRSS and open descriptors, and
 /// Redis's used_memory, are sampled. Warm-up ends with the first sample after both `warmUp`
 /// of the tasks and `warmUpSeconds` (a worker opens its heartbeat connection 5 s in). The
-/// run ends when every task was worked (the workers' report lines add up), with a last sample.
+/// run ends when every task was worked (the workers' report lines add up), with a last,
+/// idle sample.
 final class SoakRun {
     let settings: SoakSettings
     let executor: SoakExecutor
@@ -70,27 +71,32 @@ final class SoakRun {
         var pushed = 0
         var nextSample = started
         let warmUpTasks = Int(Double(settings.tasks) * settings.warmUp)
-        var warmedUp = false
+        var phase = SoakSample.Phase.warmUp
         let chunk = (0..<settings.chunk).map { _ in SergeantTask(kwargs: kwargs) }
         while true {
             let depth = try broker.count(queue: settings.queue, includeDelayed: false)
+            // The report is read once the queue is dry: the workers write it when they starve.
+            let done = pushed == settings.tasks && depth == 0 ? reportedTotal(report) : 0
+            let finished = done >= settings.tasks
+            // A due sample comes before the next push, so a producer that cannot get ahead
+            // of the workers still samples on time.
+            if Date() >= nextSample || finished {
+                let taken = finished ? settings.tasks : pushed - depth
+                if phase == .warmUp && taken >= warmUpTasks && Date().timeIntervalSince(started) >= settings.warmUpSeconds {
+                    phase = .load
+                }
+                if finished { phase = .idle }
+                try sample(host: host, workers: workers, connection: connection, elapsed: Date().timeIntervalSince(started),
+                           worked: taken, depth: depth, phase: phase)
+                nextSample = nextSample.addingTimeInterval(settings.interval)
+                if nextSample < Date() { nextSample = Date().addingTimeInterval(settings.interval) }
+            }
             let allowed = settings.rate.map { settings.chunk + Int($0 * Date().timeIntervalSince(started)) } ?? settings.tasks
-            if pushed < min(settings.tasks, allowed) && depth <= settings.depth - settings.chunk {
+            if !finished && pushed < min(settings.tasks, allowed) && depth <= settings.depth - settings.chunk {
                 let count = min(settings.chunk, settings.tasks - pushed)
                 try broker.push(tasks: count == chunk.count ? chunk : Array(chunk.prefix(count)), queue: settings.queue)
                 pushed += count
                 continue
-            }
-            // The report is read once the queue is dry: the workers write it when they starve.
-            let done = pushed == settings.tasks && depth == 0 ? reportedTotal(report) : 0
-            let finished = done >= settings.tasks
-            if Date() >= nextSample || finished {
-                let taken = finished ? settings.tasks : pushed - depth
-                if !warmedUp && taken >= warmUpTasks && Date().timeIntervalSince(started) >= settings.warmUpSeconds { warmedUp = true }
-                try sample(host: host, workers: workers, connection: connection, elapsed: Date().timeIntervalSince(started),
-                           worked: taken, depth: depth, afterWarmUp: warmedUp)
-                nextSample = nextSample.addingTimeInterval(settings.interval)
-                if nextSample < Date() { nextSample = Date().addingTimeInterval(settings.interval) }
             }
             if finished {
                 worked = done
@@ -110,7 +116,7 @@ final class SoakRun {
     /// One row per worker and one for the supervisor. A worker that is gone or was replaced
     /// is an error: its figures would not be comparable.
     private func sample(host: ChildProcess, workers: [pid_t], connection: RedisConnection, elapsed: Double,
-                        worked: Int, depth: Int, afterWarmUp: Bool) throws {
+                        worked: Int, depth: Int, phase: SoakSample.Phase) throws {
         let usedMemory = try redisUsedMemory(connection)
         let current = ProcessProbe.children(of: host.pid)
         guard current == workers else {
@@ -122,10 +128,10 @@ final class SoakRun {
             guard let resident = ProcessProbe.residentKilobytes(pid), let descriptors = ProcessProbe.openDescriptors(pid) else {
                 throw SoakError("\(executor.rawValue): cannot read /proc/\(pid) (the \(role.rawValue) is gone)")
             }
-            if afterWarmUp { noteDescriptors(of: pid, count: descriptors) }
+            if phase != .warmUp { noteDescriptors(of: pid, count: descriptors) }
             samples.append(SoakSample(executor: executor, elapsed: elapsed, worked: worked, depth: depth, role: role, pid: pid,
                                       residentKilobytes: resident, descriptors: descriptors, redisUsedMemory: usedMemory,
-                                      afterWarmUp: afterWarmUp))
+                                      phase: phase))
         }
     }
 

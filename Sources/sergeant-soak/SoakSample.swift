@@ -9,6 +9,16 @@ struct SoakSample: Sendable {
         case worker, supervisor
     }
 
+    /// Where in the run a sample was taken.
+    enum Phase: String, Sendable {
+        /// Before the baseline.
+        case warmUp = "warm-up"
+        /// From the baseline (the first sample of this phase) to the last task.
+        case load
+        /// Every task worked, the workers idle (the last sample).
+        case idle
+    }
+
     var executor: SoakExecutor
     /// Seconds since the run's first push.
     var elapsed: Double
@@ -24,14 +34,13 @@ struct SoakSample: Sendable {
     var descriptors: Int
     /// Redis INFO memory's used_memory, in bytes.
     var redisUsedMemory: Int
-    /// True from the first sample after warm-up on.
-    var afterWarmUp: Bool
+    var phase: Phase
 
-    static let csvHeader = "executor,elapsed_s,worked,queue_depth,role,pid,rss_kb,fds,redis_used_memory,after_warm_up"
+    static let csvHeader = "executor,elapsed_s,worked,queue_depth,role,pid,rss_kb,fds,redis_used_memory,phase"
 
     var csvLine: String {
         [executor.rawValue, String(format: "%.2f", elapsed), String(worked), String(depth), role.rawValue, String(pid),
-         String(residentKilobytes), String(descriptors), String(redisUsedMemory), afterWarmUp ? "1" : "0"]
+         String(residentKilobytes), String(descriptors), String(redisUsedMemory), phase.rawValue]
             .joined(separator: ",")
     }
 }
