@@ -23,9 +23,13 @@ for product in sergeant-host sergeant-worker sergeant-soak; do
 done
 swift build -c release --disable-build-manifest-caching --package-path Plugins-Examples/benchmark
 
+# Which code the figures are for: the commit, and whether the project's sources differed from it.
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- Sources Package.swift Plugins-Examples/benchmark 2>/dev/null || revision="$revision + uncommitted changes"
+
 mkdir -p "$results"
 status=0
 "$scratch/release/sergeant-soak" --bin "$scratch/release" --plugin "$PWD/Plugins-Examples/benchmark/.build/release/libbenchmark.so" \
-    --csv "$results/soak.csv" --summary "$results/soak.txt" "$@" || status=$?
+    --revision "$revision" --csv "$results/soak.csv" --summary "$results/soak.txt" "$@" || status=$?
 [ -s "$results/soak.csv" ] && "$venv/bin/python" bench/plot_soak.py "$results/soak.csv" "$results/soak.png"
 exit $status

@@ -80,6 +80,9 @@ struct SoakCommand: ParsableCommand {
     @Option(help: "Directory holding sergeant-host and sergeant-worker (default: SERGEANT_BIN, else this executable's directory).")
     var bin: String?
 
+    @Option(help: "Which code the figures are for, printed in the first line (make soak passes the commit).")
+    var revision: String?
+
     @Option(help: "Queue name (BENCH_QUEUE).")
     var queue = "soak"
 
@@ -105,10 +108,13 @@ struct SoakCommand: ParsableCommand {
             timeout: timeout, bin: bin ?? defaultBinaries(),
             plugin: try plugin ?? ProjectPaths.plugin("benchmark"), queue: queue
         )
-        var lines = [String(format: "soak: %d tasks per executor, %d workers, %d per transaction, queue depth <= %d, "
-                            + "warm-up %.0f%% of the tasks and %.0f s, a sample every %.1f s",
-                            tasks, workers, tasksPerTransaction, depth, warmUp * 100, warmUpSeconds, interval)
-                     + (rate.map { String(format: ", at most %.0f tasks/s", $0) } ?? "")]
+        let started = Date()
+        var lines = ["soak" + (revision.map { " (code at \($0))" } ?? "") + ": "
+                     + String(format: "%d tasks per executor, %d workers, %d per transaction, queue depth <= %d, "
+                              + "warm-up %.0f%% of the tasks and %.0f s, a sample every %.1f s",
+                              tasks, workers, tasksPerTransaction, depth, warmUp * 100, warmUpSeconds, interval)
+                     + (rate.map { String(format: ", at most %.0f tasks/s", $0) } ?? "")
+                     + "; load average \(Self.loadAverage()) at the start"]
         say(lines[0])
         var samples: [SoakSample] = []
         var verdicts: [SoakVerdict] = []
@@ -131,6 +137,8 @@ struct SoakCommand: ParsableCommand {
         }
         try write(samples: samples)
         let passed = verdicts.allSatisfy(\.passed)
+        lines.append("load average \(Self.loadAverage()) at the end, " + String(format: "%.1f minutes", Date().timeIntervalSince(started) / 60))
+        say(lines.last!)
         lines.append(passed ? "PASS" : "FAIL")
         say(lines.last!)
         if let summary { try (lines.joined(separator: "\n") + "\n").write(toFile: summary, atomically: true, encoding: .utf8) }
@@ -140,6 +148,12 @@ struct SoakCommand: ParsableCommand {
     private func write(samples: [SoakSample]) throws {
         let text = ([SoakSample.csvHeader] + samples.map(\.csvLine)).joined(separator: "\n") + "\n"
         try text.write(toFile: csv, atomically: true, encoding: .utf8)
+    }
+
+    /// The three load averages of /proc/loadavg (a shared machine's soak is slower).
+    static func loadAverage() -> String {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "? ? ?"
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     private func defaultBinaries() -> String {
