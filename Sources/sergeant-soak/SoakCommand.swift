@@ -163,7 +163,9 @@ struct SoakCommand: ParsableCommand {
     }
 }
 
-/// Prints a line at once, also into a file or a pipe (print buffers those).
+/// Prints a line at once, also into a file or a pipe (print buffers those); a reader that
+/// went away (`| head`) is no error.
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
 }
