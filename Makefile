@@ -6,6 +6,8 @@
 #   make install   sergeant, sergeant-host, sergeant-worker into $(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench     this project vs Python sergeant 0.27 vs the bare Redis limit: a table,
 #                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
+#   make soak      2,000,000 tasks per executor through two workers; fails when a worker's RSS grows
+#                  5% or more, or its descriptors at all, after warm-up: bench/results/soak.{csv,txt,png}
 #   make callgrind instructions per task of one worker consuming 1,000 per transaction
 #                  (valgrind callgrind; CALLGRIND_ARGS="--at-least-once 0 --tasks 20000", or a checkout path)
 SWIFT ?= swift
@@ -65,6 +67,11 @@ bench: deps
 
 callgrind: deps
 	@scripts/callgrind-consume.sh $(CALLGRIND_ARGS)
+
+# make soak: release builds; SOAK_ARGS="--tasks 500000 --executors threaded" to tune.
+.PHONY: soak
+soak: deps
+	@scripts/soak.sh $(SOAK_ARGS)
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
 # lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").

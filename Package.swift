@@ -160,6 +160,19 @@ let package = Package(
             ]
         ),
 
+        /// `make soak`: millions of tasks per executor; RSS, descriptors and Redis memory sampled for growth.
+        .executableTarget(
+            name: "sergeant-soak",
+            dependencies: [
+                "SergeantBroker",
+                "SergeantCompression",
+                "SergeantCore",
+                "SergeantTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Tests
         /// Real services for tests: a redis-server on a free port, paths of built plugins.
         .target(name: "SergeantTestSupport", dependencies: ["SergeantCore"]),
