@@ -41,6 +41,8 @@ public final class Supervisor {
 
     struct Child {
         var id: String
+        /// The worker whose in-flight tasks it takes over.
+        var predecessor: String?
         var started: Double
         var killAt: Double?
         /// Replaced over its memory use: its `terminated` end is expected, and it is respawned.
@@ -66,6 +68,9 @@ public final class Supervisor {
     var pendingRespawns: [PendingRespawn] = []
     var rollingRestart: RollingRestart?
     var stopping = false
+    /// A worker has been ready once: the module at the path was good, so a worker that later
+    /// cannot load it (a deploy in progress, a broken file) is retried instead of stopping all.
+    private var moduleWasGood = false
     private var exitCode = WorkerExitCode.finished
     private var spawned = 0
     private let nonce = "\(hostName())-\(getpid())"
@@ -136,7 +141,7 @@ public final class Supervisor {
             beginStop(.spawnFailed)
             return nil
         }
-        children[pid] = Child(id: id, started: MonotonicClock.now, failures: failures)
+        children[pid] = Child(id: id, predecessor: predecessor, started: MonotonicClock.now, failures: failures)
         logger.info("spawned worker \(pid)")
         return pid
     }
@@ -151,6 +156,13 @@ public final class Supervisor {
     }
 
     private func reap() {
+        // Readiness first: a worker that became ready and then died is seen as ready.
+        var readiness = sigset_t()
+        sigemptyset(&readiness)
+        sigaddset(&readiness, WorkerReadiness.signal)
+        var info = siginfo_t()
+        var now = timespec(tv_sec: 0, tv_nsec: 0)
+        while sigtimedwait(&readiness, &info, &now) == WorkerReadiness.signal { workerIsReady(info._sifields._kill.si_pid) }
         reapChecker()
         for pid in Array(children.keys) {
             guard let status = ExitStatus.reap(pid) else { continue }
@@ -162,6 +174,7 @@ public final class Supervisor {
     private func workerIsReady(_ pid: pid_t) {
         guard children[pid] != nil else { return }
         children[pid]?.ready = true
+        moduleWasGood = true
         rollingWorkerIsReady(pid)
     }
 
@@ -174,7 +187,15 @@ public final class Supervisor {
             return
         }
         let exit = status.signal == nil ? WorkerExitCode(rawValue: status.code) : nil
-        if let signal = status.signal {
+        var response = exit?.supervisorResponse ?? .respawnAfterFailure
+        if case .stopAll(let code) = response, code != .finished, moduleWasGood {
+            // A bad deploy at start stops the host; one under running workers must not.
+            logger.critical("""
+                worker \(pid) could not load \(options.launch.modulePath) (reason above), which loaded before (a deploy \
+                in progress?); the other workers go on and this one is retried. Deploy by renaming the complete file over the path
+                """, metadata: ["worker_pid": "\(pid)", "module": "\(options.launch.modulePath)", "exit_code": "\(status.code)"])
+            response = .respawnAfterFailure
+        } else if let signal = status.signal {
             logger.error("worker \(pid) was killed by signal \(signal); respawning")
         } else if let report = exit?.supervisorReport {
             logger.log(level: report.level, "worker \(pid) \(report.text)")
@@ -182,7 +203,6 @@ public final class Supervisor {
             // Replaced over its memory use, it ends as told; otherwise someone else ended it.
             logger.error("worker \(pid) ended abnormally with exit code \(status.code); respawning")
         }
-        let response = exit?.supervisorResponse ?? .respawnAfterFailure
         if case .stopAll(let code) = response {
             beginStop(code)
             return
@@ -200,7 +220,10 @@ public final class Supervisor {
                 metadata: ["worker_pid": "\(pid)", "failures": "\(failures)", "respawn_delay": "\(format(delay))",
                            "lived": "\(format(lived))", "end": "\(status.signal.map { "signal \($0)" } ?? "exit code \(status.code)")"])
         }
-        pendingRespawns.append(PendingRespawn(due: MonotonicClock.now + delay, predecessor: child.id, failures: failures))
+        // A worker that died before it was ready pulled nothing and recovered nothing: its
+        // successor takes over what its own predecessor left.
+        let heir = child.ready ? child.id : child.predecessor ?? child.id
+        pendingRespawns.append(PendingRespawn(due: MonotonicClock.now + delay, predecessor: heir, failures: failures))
         respawnDue()
     }
 
