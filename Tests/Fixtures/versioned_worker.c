@@ -4,10 +4,12 @@
  * the first shows in the log which code ran each task:
  *     versioned worker v1 worked id-17
  * A task names itself with "id-N" anywhere in its bytes (e.g. kwargs {"id": "id-17"}); each
- * takes about 5 ms, so tasks are in flight while workers are replaced.
+ * takes about 5 ms, so tasks are in flight while workers are replaced. `initialize` sleeps
+ * VERSIONED_INITIALIZE_MS milliseconds (environment, default 0): a worker slow to get ready.
  * Queue "versioned", redis localhost:6379 (tests override it), INFO to stdout.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "sergeant_plugin.h"
@@ -53,6 +55,13 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
     return SERGEANT_OK;
 }
 
+static sergeant_status initialize(void *worker, const sergeant_output *error) {
+    (void)worker; (void)error;
+    const char *delay = getenv("VERSIONED_INITIALIZE_MS");
+    if (delay) usleep((useconds_t)atoi(delay) * 1000);
+    return SERGEANT_OK;
+}
+
 static void destroy(void *worker) { (void)worker; }
 
 sergeant_status sergeant_worker_create(const char *class_name, const sergeant_host_api *host_api,
@@ -67,6 +76,7 @@ sergeant_status sergeant_worker_create(const char *class_name, const sergeant_ho
     mine.worker = (void *)1;
     mine.config = config;
     mine.work = work;
+    mine.initialize = initialize;
     mine.destroy = destroy;
     sergeant_write_worker_api(api, &mine, sizeof mine);
     return SERGEANT_OK;

@@ -165,4 +165,33 @@ final class RollingRestartTests: XCTestCase {
         XCTAssertFalse(supervisor.output.contains("could not load the plugin (reason above); stopping"), supervisor.output)
         XCTAssertEqual(try server.command("LLEN", "versioned"), ":0")
     }
+
+    /// The old worker goes on working until its replacement is ready (here 1 s in
+    /// initialize), so a single-worker host never stops working during a deploy.
+    func testTheOldWorkerWorksUntilItsReplacementIsReady() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-deploy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let module = directory.appendingPathComponent("libversioned.so").path
+        try deploy(try Data(contentsOf: URL(fileURLWithPath: try ProjectPaths.fixture("libversioned_v1.so"))), to: module)
+        let supervisor = try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(module)",
+                                           "--worker-class=Versioned", "--concurrent-workers=1"],
+                                          environment: ["SERGEANT_REDIS": server.url, "VERSIONED_INITIALIZE_MS": "1000"])
+        try pushTasks(until: "version 1 at work") { supervisor.output.contains("versioned worker v1 worked") }
+        try deploy(try Data(contentsOf: URL(fileURLWithPath: try ProjectPaths.fixture("libversioned_v2.so"))), to: module)
+        supervisor.signal(SIGHUP)
+        try pushTasks(until: "the rolling restart") { supervisor.output.contains("rolling restart done: 1 worker(s) replaced") }
+        try pushTasks(until: "version 2 at work") { supervisor.output.contains("versioned worker v2 worked") }
+        let total = pushed
+        try waitUntil(timeout: 60, "every task") {
+            Set(supervisor.output.split(separator: "\n").compactMap { line in line.range(of: " worked id-").map { line[$0.upperBound...] } }).count == total
+        }
+        supervisor.signal(SIGTERM)
+        XCTAssertEqual(supervisor.wait(timeout: 30), 0, supervisor.output)
+        let log = supervisor.output.split(separator: "\n")
+        let started = log.firstIndex { $0.contains("rolling restart: started worker") }!
+        let stopping = log.firstIndex { $0.contains("is ready; stopping worker") }!
+        let workedMeanwhile = log[started..<stopping].filter { $0.contains("versioned worker v1 worked") }.count
+        XCTAssertGreaterThan(workedMeanwhile, 10, "the old worker worked while the new one initialized: \(supervisor.output)")
+    }
 }
