@@ -69,11 +69,12 @@ callgrind: deps
 
 # make storm: the full crash storm (issue 15 item 6): 1,000 tasks that each crash their worker
 # mixed with 1,000 healthy ones; prints deaths, wall time and the supervisor's and workers' CPU
-# time (make test runs 50 + 50). STORM_TASKS=N to change the size.
+# time (make test runs 50 + 50). STORM_TASKS=N to change the size, STORM_WORKERS the workers.
 STORM_TASKS ?= 1000
+STORM_WORKERS ?= 2
 .PHONY: storm
 storm: build fixtures
-	SERGEANT_STORM_TASKS=$(STORM_TASKS) $(SWIFT) test --disable-swift-testing --filter CrashStormTests/testCrashStorm
+	SERGEANT_STORM_TASKS=$(STORM_TASKS) SERGEANT_STORM_WORKERS=$(STORM_WORKERS) $(SWIFT) test --disable-swift-testing --filter CrashStormTests/testCrashStorm
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
 # lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").

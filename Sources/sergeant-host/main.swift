@@ -38,7 +38,9 @@ struct SergeantHostCommand: ParsableCommand {
             Worker processes run sergeant-worker, which must be in the same directory as \
             sergeant-host.
 
-            Exit codes: \(WorkerExitCode.hostCodesHelp).
+            Exit codes: \(WorkerExitCode.hostCodesHelp). Codes 3 to 7 come from a module that does \
+            not load at start; once a worker has been ready, one that cannot load the module is \
+            retried with the backoff instead.
 
             Example:
               sergeant-host --worker-module=./libconsumer.so --worker-class=Worker --concurrent-workers=1
