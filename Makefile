@@ -8,6 +8,7 @@
 #                  bench/results/latest.{csv,txt} and ratios.png (BENCH_ARGS="--runs 3" to tune)
 #   make soak      2,000,000 tasks per executor through two workers; fails when a worker's RSS grows
 #                  5% or more, or its descriptors at all, after warm-up: bench/results/soak.{csv,txt,png}
+#   make storm     1,000 crashing + 1,000 healthy tasks: backoff, dead letters, CPU time
 #   make callgrind instructions per task of one worker consuming 1,000 per transaction
 #                  (valgrind callgrind; CALLGRIND_ARGS="--at-least-once 0 --tasks 20000", or a checkout path)
 SWIFT ?= swift
@@ -41,6 +42,8 @@ fixtures: deps
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/future_worker.c -o $(FIXTURES)/libfuture_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -pthread -ISources/CSergeantABI/include Tests/Fixtures/async_c_worker.c -o $(FIXTURES)/libasync_c_worker.so
+	$(CC) -shared -fPIC -Wall -Werror -DWORKER_VERSION=1 -ISources/CSergeantABI/include Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v1.so
+	$(CC) -shared -fPIC -Wall -Werror -DWORKER_VERSION=2 -ISources/CSergeantABI/include Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v2.so
 	$(CC) -shared -fPIC -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/legacy_worker.c -o $(FIXTURES)/liblegacy_worker.so
 	$(CC) -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/abi10_host.c -o $(FIXTURES)/abi10-host -ldl
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
@@ -72,6 +75,14 @@ callgrind: deps
 .PHONY: soak
 soak: deps
 	@scripts/soak.sh $(SOAK_ARGS)
+# make storm: the full crash storm (issue 15 item 6): 1,000 tasks that each crash their worker
+# mixed with 1,000 healthy ones; prints deaths, wall time and the supervisor's and workers' CPU
+# time (make test runs 50 + 50). STORM_TASKS=N to change the size, STORM_WORKERS the workers.
+STORM_TASKS ?= 1000
+STORM_WORKERS ?= 2
+.PHONY: storm
+storm: build fixtures
+	SERGEANT_STORM_TASKS=$(STORM_TASKS) SERGEANT_STORM_WORKERS=$(STORM_WORKERS) $(SWIFT) test --disable-swift-testing --filter CrashStormTests/testCrashStorm
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
 # lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").

@@ -31,6 +31,10 @@ public final class PluginModule: @unchecked Sendable {
         guard access(path, R_OK) == 0 else {
             throw PluginError(.moduleNotLoadable, "worker module \(path) is not readable by this user")
         }
+        // A file being copied over the path is shorter than its headers say; dlopen would die of SIGBUS on it.
+        if let truncation = ELFExtent.truncation(path: path, size: Int(info.st_size)) {
+            throw PluginError(.moduleNotLoadable, truncation)
+        }
         // A path without a slash would make dlopen search the library path: refuse to guess.
         let explicitPath = path.contains("/") ? path : "./" + path
         guard let handle = dlopen(explicitPath, RTLD_NOW | RTLD_LOCAL) else {

@@ -30,7 +30,8 @@ public enum WorkerExitCode: Int32, Sendable, CaseIterable {
     case abiMismatch = 6
     /// The worker's configuration is unusable.
     case invalidConfig = 7
-    /// sergeant-host: workers kept dying within a second of starting, and it gave up.
+    /// Retired: sergeant-host once gave up on workers that kept dying at start. It now respawns
+    /// them with a backoff and never exits with 8; the number stays reserved.
     case crashLoop = 8
     /// The plugin asked to be replaced.
     case respawn = 10
@@ -50,8 +51,8 @@ public enum WorkerExitCode: Int32, Sendable, CaseIterable {
     public enum SupervisorResponse: Sendable, Equatable {
         /// The worker ended as planned: start a fresh one.
         case respawn
-        /// The worker failed: start a fresh one, backing off when workers keep failing at
-        /// start, and give up with ``WorkerExitCode/crashLoop`` when they go on.
+        /// The worker failed: start a fresh one after a backoff that grows while its slot keeps
+        /// failing (the host's `RespawnBackoff`), never giving up.
         case respawnAfterFailure
         /// Stop every worker; sergeant-host then exits with `exitCode`: 0 when a worker
         /// asked to stop, the worker's own code when it could not load the plugin (give up).
@@ -93,9 +94,8 @@ public enum WorkerExitCode: Int32, Sendable, CaseIterable {
         case .classNotFound: return "class not found"
         case .abiMismatch: return "ABI mismatch"
         case .invalidConfig: return "invalid worker configuration"
-        case .crashLoop: return "workers keep crashing at start"
         case .usage: return "bad arguments"
-        case .respawn, .stop, .terminated, .brokerFailure, .hardTimeout: return nil
+        case .crashLoop, .respawn, .stop, .terminated, .brokerFailure, .hardTimeout: return nil
         }
     }
 

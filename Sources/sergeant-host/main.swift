@@ -21,10 +21,26 @@ struct SergeantHostCommand: ParsableCommand {
             tasks from the queue the worker's configuration names. Workers that end are respawned; \
             SIGTERM or SIGINT stops them all (each finishes its task first) and exits 0.
 
+            A worker that crashes (a signal such as a segfault in plugin code, or an abnormal exit) \
+            is respawned after a backoff that doubles from 0.1 s up to --max-respawn-delay for each \
+            failure in a row of its slot, and resets once a worker has run --respawn-reset-after \
+            seconds. The host never gives up: a task that kills its worker max_deaths times \
+            (the configuration's max_deaths, 3 by default) is set aside in NAME.dead instead.
+
+            SIGHUP replaces the workers one at a time with processes that load the module file anew \
+            (deploy by writing the new .so beside the old one and renaming it over the old path). \
+            First a child process checks that the module loads and gives its configuration; if it \
+            does not, every running worker stays and the reason is logged. Then, for each worker, a \
+            new one starts, and once it is ready the old one gets SIGTERM and --grace-period seconds \
+            to finish its task, so no task is lost and some worker always runs. \
+            systemd: ExecReload=/bin/kill -HUP $MAINPID.
+
             Worker processes run sergeant-worker, which must be in the same directory as \
             sergeant-host.
 
-            Exit codes: \(WorkerExitCode.hostCodesHelp).
+            Exit codes: \(WorkerExitCode.hostCodesHelp). Codes 3 to 7 come from a module that does \
+            not load at start; once a worker has been ready, one that cannot load the module is \
+            retried with the backoff instead.
 
             Example:
               sergeant-host --worker-module=./libconsumer.so --worker-class=Worker --concurrent-workers=1
@@ -53,6 +69,14 @@ struct SergeantHostCommand: ParsableCommand {
     @Option(name: .customLong("grace-period"), help: "Seconds workers get to finish their task after SIGTERM.")
     var gracePeriod: Double = 10
 
+    @Option(name: .customLong("max-respawn-delay"),
+            help: "Longest wait, in seconds, before a crashed worker is replaced, however many crashes in a row.")
+    var maxRespawnDelay: Double = RespawnBackoff().maxDelay
+
+    @Option(name: .customLong("respawn-reset-after"),
+            help: "Seconds a worker must run for its slot's crash count (and so its respawn delay) to go back to zero.")
+    var respawnResetAfter: Double = RespawnBackoff().resetAfter
+
     @Option(name: .customLong("log-format"),
             help: "sergeant (Python sergeant's lines, the default) or json (one object a line: time, level, logger, pid, message, metadata), for the supervisor and its workers.")
     var logFormat: String?
@@ -65,6 +89,12 @@ struct SergeantHostCommand: ParsableCommand {
             throw ValidationError("--max-worker-memory-usage must be a positive number of bytes (got \(maxWorkerMemoryUsage))")
         }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
+        guard maxRespawnDelay >= 0, maxRespawnDelay.isFinite else {
+            throw ValidationError("--max-respawn-delay must be a number of seconds, 0 or more (got \(maxRespawnDelay))")
+        }
+        guard respawnResetAfter > 0, respawnResetAfter.isFinite else {
+            throw ValidationError("--respawn-reset-after must be a positive number of seconds (got \(respawnResetAfter))")
+        }
         if let logFormat, LogFormat(rawValue: logFormat) == nil {
             throw ValidationError("--log-format must be sergeant or json (got \(logFormat))")
         }
@@ -92,7 +122,9 @@ struct SergeantHostCommand: ParsableCommand {
                                   logFormat: format)
         let supervisor = Supervisor(
             options: .init(workerExecutable: worker, launch: launch, concurrentWorkers: concurrentWorkers,
-                           maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod),
+                           maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod,
+                           backoff: RespawnBackoff(initialDelay: min(0.1, maxRespawnDelay), maxDelay: maxRespawnDelay,
+                                                   resetAfter: respawnResetAfter)),
             logger: logger
         )
         throw ExitCode(supervisor.run())

@@ -9,7 +9,7 @@ import SergeantHost
 
 // One worker process, as `sergeant-host` starts it from its own directory:
 //
-//     sergeant-worker --worker-module PATH --worker-class NAME
+//     sergeant-worker [--check] --worker-module PATH --worker-class NAME
 //
 // with the rest of its launch in its environment (WorkerLaunch, the whole contract). It is
 // the supervisor's internal program, not a command for users, so it parses its two options
@@ -28,7 +28,7 @@ let launch: WorkerLaunch
 do { launch = try WorkerLaunch(arguments: Environment.commandLine(), environment: Environment.value) } catch {
     usageError(error.description)
 }
-let code = WorkerProcess.run(launch)
+let code = launch.checkOnly ? WorkerProcess.check(launch) : WorkerProcess.run(launch)
 // _exit, not exit: threads a plugin left running must neither delay the end of the worker
 // nor deadlock it in atexit handlers (sergeant's example 9).
 _exit(code)

@@ -1,10 +1,12 @@
 /*
  * Test fixture: workers that crash the way plugin code can crash.
  *   "CrashInWork"        aborts (SIGABRT) in `work` when the task's bytes contain "crash",
- *                        logs and succeeds otherwise.
+ *                        logs and succeeds otherwise ("crashing worker finished a task", then
+ *                        " id-N" when the task's bytes hold "id-N").
  *   "CrashInInitialize"  aborts in `initialize`, before any task.
  * Queue "crashing", redis localhost:6379, INFO to stdout.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sergeant_plugin.h"
@@ -36,7 +38,14 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
                             const sergeant_output *value, const sergeant_output *error) {
     (void)worker; (void)value; (void)error;
     if (contains(task, length, "crash")) abort();
-    const char *line = "crashing worker finished a task";
+    char line[80] = "crashing worker finished a task";
+    for (size_t i = 0; i + 3 < length; i++) {
+        if (memcmp(task + i, "id-", 3) != 0) continue;
+        size_t n = 0;
+        while (i + 3 + n < length && n < 20 && task[i + 3 + n] >= '0' && task[i + 3 + n] <= '9') n++;
+        snprintf(line, sizeof line, "crashing worker finished a task id-%.*s", (int)n, (const char *)task + i + 3);
+        break;
+    }
     if (SERGEANT_HAS_FIELD(host, sergeant_host_api, log)) host->log(host->host, SERGEANT_LOG_INFO, line, strlen(line));
     return SERGEANT_OK;
 }

@@ -20,11 +20,11 @@ final class HostileInputTests: XCTestCase {
         return try ChildProcess.run([try ProjectPaths.executable("sergeant")] + arguments, environment: env)
     }
 
-    func host(_ plugin: String, _ workerClass: String, environment: [String: String] = [:]) throws -> ChildProcess {
+    func host(_ plugin: String, _ workerClass: String, environment: [String: String] = [:], arguments: [String] = []) throws -> ChildProcess {
         var env = environment
         env["SERGEANT_REDIS"] = env["SERGEANT_REDIS"] ?? server.url
         return try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(plugin)",
-                                 "--worker-class=\(workerClass)"], environment: env)
+                                 "--worker-class=\(workerClass)"] + arguments, environment: env)
     }
 
     func testUndecodableTasksAreSetAsideAndTheWorkerGoesOn() throws {
@@ -73,12 +73,30 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try server.command("LLEN", name), ":3")
     }
 
-    func testPluginThatCrashesInInitializeMakesTheSupervisorGiveUpAndLosesNothing() throws {
+    /// A plugin that crashes before it can work is respawned forever, each time later, up to
+    /// --max-respawn-delay: the host never gives up (issue 15 item 6), and the task stays queued.
+    func testPluginThatCrashesInInitializeIsRespawnedWithABackoffAndLosesNothing() throws {
         let plugin = try ProjectPaths.fixture("libcrashing_worker.so")
         XCTAssertEqual(try sergeant(["push", "--worker-module=\(plugin)", "--worker-class=CrashInInitialize", "--kwargs", "{}"]).code, 0)
-        let supervisor = try host(plugin, "CrashInInitialize")
-        XCTAssertEqual(supervisor.wait(timeout: 60), 8, supervisor.output)
-        XCTAssertTrue(supervisor.output.contains("giving up"), supervisor.output)
+        let supervisor = try host(plugin, "CrashInInitialize", arguments: ["--max-respawn-delay", "0.4"])
+        func delays() -> [Double] {
+            supervisor.output.split(separator: "\n").compactMap { line in
+                line.range(of: "; respawning in ").flatMap { Double(line[$0.upperBound...].prefix { $0 != " " }) }
+            }
+        }
+        // 0.1, 0.2, 0.4 (the cap), then the cap again and again: the supervisor goes on.
+        try waitUntil(timeout: 60, "eight respawns, the last ones at the cap") { delays().count >= 8 }
+        XCTAssertTrue(supervisor.isRunning, supervisor.output)
+        let seen = delays()
+        XCTAssertEqual(Array(seen.prefix(4)), [0.1, 0.2, 0.4, 0.4], supervisor.output)
+        XCTAssertEqual(seen.max(), 0.4, "never longer than --max-respawn-delay")
+        let warning = supervisor.output.split(separator: "\n").first { $0.contains("; respawning in 0.4 s") } ?? ""
+        for field in ["worker_pid=", "failures=", "respawn_delay=0.4", "end=signal 6"] {
+            XCTAssertTrue(warning.contains(field), "the backoff line carries \(field): \(warning)")
+        }
+        supervisor.signal(SIGTERM)
+        XCTAssertEqual(supervisor.wait(timeout: 30), 0, supervisor.output)
+        XCTAssertFalse(supervisor.output.contains("before it can work, giving up"), supervisor.output)
         XCTAssertEqual(try server.command("LLEN", "crashing"), ":1", "the task was never taken")
     }
 

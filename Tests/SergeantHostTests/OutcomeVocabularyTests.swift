@@ -66,7 +66,6 @@ final class OutcomeVocabularyTests: XCTestCase {
         XCTAssertEqual(PluginError(.invalidConfig, "bad").kind.rawValue, 7)
         XCTAssertEqual(WorkerExitCode.hostCodesHelp,
                        "0 stopped; 1 sergeant-worker missing or not startable; 3 module not found; 4 module not loadable;"
-                       + " 5 class not found; 6 ABI mismatch; 7 invalid worker configuration; 8 workers keep crashing at"
-                       + " start; 64 bad arguments")
+                       + " 5 class not found; 6 ABI mismatch; 7 invalid worker configuration; 64 bad arguments")
     }
 }

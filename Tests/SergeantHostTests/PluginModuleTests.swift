@@ -87,4 +87,22 @@ final class PluginModuleTests: XCTestCase {
         XCTAssertEqual(dispatcher.execute(PoppedTask(messagePack: last.messagePack(), stored: [])), .maxRetries)
         XCTAssertEqual(try broker.count(queue: config.name, includeDelayed: true), 0)
     }
+
+    /// A module being copied over its path is shorter than its ELF headers say; dlopen would
+    /// die of SIGBUS on it, the loader refuses it with the reason.
+    func testAModuleCutShortIsRefusedBeforeDlopen() throws {
+        let whole = try Data(contentsOf: URL(fileURLWithPath: try ProjectPaths.fixture("libcrashing_worker.so")))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-cut-\(UUID().uuidString).so").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for length in [100, whole.count / 2, whole.count - 1] {
+            try whole.prefix(length).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try PluginModule(path: path), "\(length) bytes") { error in
+                let error = error as! PluginError
+                XCTAssertEqual(error.kind, .moduleNotLoadable)
+                XCTAssertTrue(error.message.contains("is cut short: \(length) bytes, where its ELF headers describe \(whole.count)"), error.message)
+            }
+        }
+        try whole.write(to: URL(fileURLWithPath: path))
+        XCTAssertNoThrow(try PluginModule(path: path))
+    }
 }

@@ -95,7 +95,7 @@ public final class WorkerProcess {
         let workerID = launch.workerID ?? "\(hostName())-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         return WorkerProcess(config: loaded.config, host: loaded.host, worker: loaded.worker, stop: stop,
                              workerID: workerID, predecessorID: launch.predecessorID,
-                             reconnectTimeout: overrides.reconnectTimeout).run()
+                             reconnectTimeout: overrides.reconnectTimeout, readySignal: launch.readySignal).run()
     }
 
     let config: WorkerConfig
@@ -110,6 +110,8 @@ public final class WorkerProcess {
     let predecessorID: String?
     /// Seconds a dead Redis is retried, for the connections of the heartbeat and the watchdog too.
     let reconnectTimeout: Double
+    /// Sent to the supervisor once `initialize` succeeded (``WorkerReadiness``).
+    let readySignal: Int32?
     /// The in-flight record pulls go to, nil for at-most-once.
     var inFlight: String? { config.atLeastOnce ? workerID : nil }
     var logger: Logger { host.logger }
@@ -121,8 +123,9 @@ public final class WorkerProcess {
     var outcomes: [String: Int] = [:]
 
     init(config: WorkerConfig, host: HostContext, worker: PluginWorker, stop: StopSignal, workerID: String, predecessorID: String?,
-         reconnectTimeout: Double) {
+         reconnectTimeout: Double, readySignal: Int32? = nil) {
         self.reconnectTimeout = reconnectTimeout
+        self.readySignal = readySignal
         self.config = config
         self.host = host
         self.worker = worker
@@ -143,6 +146,7 @@ public final class WorkerProcess {
         let initialized = worker.initialize()
         switch initialized.outcome {
         case .success:
+            WorkerReadiness.announce(readySignal)
             startWatchdog()
             startHeartbeat()
             recoverInFlightTasks()

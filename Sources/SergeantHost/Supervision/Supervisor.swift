@@ -7,9 +7,10 @@ import SergeantPluginLoader
 
 // MARK: - Supervisor
 
-/// `sergeant-host`'s supervisor: spawns the worker processes, reaps and respawns them,
-/// enforces the memory limit and stops them all on SIGTERM/SIGINT. It never loads the
-/// plugin itself, so no user code runs in it.
+/// `sergeant-host`'s supervisor: spawns the worker processes, reaps and respawns them (with a
+/// ``RespawnBackoff`` when they fail), enforces the memory limit, replaces them one at a time
+/// on SIGHUP (Supervisor+RollingRestart.swift) and stops them all on SIGTERM/SIGINT. It never
+/// loads the plugin itself, so no user code runs in it.
 public final class Supervisor {
     /// What the supervisor needs to know.
     public struct Options: Sendable {
@@ -23,33 +24,54 @@ public final class Supervisor {
         public var maxWorkerMemoryUsage: Int?
         /// Seconds a worker has to finish after SIGTERM before it is killed.
         public var gracePeriod: Double
+        /// How long a failed worker's replacement waits.
+        public var backoff: RespawnBackoff
 
         /// Creates options.
         public init(workerExecutable: String, launch: WorkerLaunch, concurrentWorkers: Int,
-                    maxWorkerMemoryUsage: Int? = nil, gracePeriod: Double = 10) {
+                    maxWorkerMemoryUsage: Int? = nil, gracePeriod: Double = 10, backoff: RespawnBackoff = RespawnBackoff()) {
             self.workerExecutable = workerExecutable
             self.launch = launch
             self.concurrentWorkers = concurrentWorkers
             self.maxWorkerMemoryUsage = maxWorkerMemoryUsage
             self.gracePeriod = gracePeriod
+            self.backoff = backoff
         }
     }
 
-    private struct Child {
+    struct Child {
         var id: String
+        /// The worker whose in-flight tasks it takes over.
+        var predecessor: String?
         var started: Double
         var killAt: Double?
+        /// Replaced over its memory use: its `terminated` end is expected, and it is respawned.
         var replacing = false
+        /// Replaced by a rolling restart: its successor already runs, so it is not respawned.
+        var retiring = false
+        /// Consecutive failures of this worker slot, carried to each replacement.
+        var failures = 0
+        /// It sent ``WorkerReadiness/signal``.
+        var ready = false
     }
 
-    private let options: Options
-    private let logger: Logger
-    private var children: [pid_t: Child] = [:]
-    private var stopping = false
+    /// A replacement waiting out its backoff.
+    struct PendingRespawn {
+        var due: Double
+        var predecessor: String
+        var failures: Int
+    }
+
+    let options: Options
+    let logger: Logger
+    var children: [pid_t: Child] = [:]
+    var pendingRespawns: [PendingRespawn] = []
+    var rollingRestart: RollingRestart?
+    var stopping = false
+    /// A worker has been ready once: the module at the path was good, so a worker that later
+    /// cannot load it (a deploy in progress, a broken file) is retried instead of stopping all.
+    private var moduleWasGood = false
     private var exitCode = WorkerExitCode.finished
-    private var quickFailures = 0
-    /// Consecutive deaths within a second of starting after which the supervisor gives up.
-    static let maxQuickFailures = 5
     private var spawned = 0
     private let nonce = "\(hostName())-\(getpid())"
 
@@ -63,52 +85,85 @@ public final class Supervisor {
     public func run() -> Int32 {
         var signals = sigset_t()
         sigemptyset(&signals)
-        for signal in [SIGCHLD, SIGTERM, SIGINT] { sigaddset(&signals, signal) }
+        for signal in [SIGCHLD, SIGTERM, SIGINT, SIGHUP, WorkerReadiness.signal] { sigaddset(&signals, signal) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         logger.info("supervisor starting \(options.concurrentWorkers) worker(s)")
         for _ in 0..<options.concurrentWorkers where !stopping { spawn() }
-        while !children.isEmpty {
+        while !children.isEmpty || rollingRestart?.checker != nil || (!stopping && !pendingRespawns.isEmpty) {
             var info = siginfo_t()
-            var wait = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+            let seconds = nextWait()
+            var wait = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
             let received = sigtimedwait(&signals, &info, &wait)
-            if received == SIGTERM || received == SIGINT {
+            switch received {
+            case SIGTERM, SIGINT:
                 if !stopping { logger.info("supervisor received signal \(received), stopping the workers") }
                 beginStop(.finished)
+            case SIGHUP:
+                requestRollingRestart()
+            case WorkerReadiness.signal:
+                workerIsReady(info._sifields._kill.si_pid)
+            default:
+                break
             }
             reap()
+            respawnDue()
             enforceLimits()
+            advanceRollingRestart()
         }
         logger.info("supervisor has stopped")
         return exitCode.rawValue
     }
 
+    /// Seconds until the loop must look around: at most 0.2, less when a respawn is due sooner.
+    private func nextWait() -> Double {
+        let now = MonotonicClock.now
+        let due = pendingRespawns.map(\.due).min().map { max($0 - now, 0.001) } ?? 0.2
+        return min(due, 0.2)
+    }
+
     // MARK: Children
 
     /// Starts a worker; `predecessor` is the id of the worker it replaces, whose in-flight
-    /// tasks it returns to the queue before pulling any.
-    private func spawn(replacing predecessor: String? = nil) {
+    /// tasks it returns to the queue before pulling any; `failures` is its slot's count.
+    @discardableResult
+    func spawn(replacing predecessor: String? = nil, failures: Int = 0) -> pid_t? {
         spawned += 1
         let id = "\(nonce)-\(spawned)"
         var launch = options.launch
         launch.workerID = id
         launch.predecessorID = predecessor
-        var spawner = ProcessSpawner(launch.arguments(executable: options.workerExecutable),
-                                     environment: launch.environment(inheriting: ProcessSpawner.currentEnvironment(overriding: [])))
-        // The supervisor blocks these to wait for them; a worker starts with them unblocked and default.
-        spawner.defaultSignals = [SIGCHLD, SIGTERM, SIGINT, SIGPIPE]
+        launch.readySignal = WorkerReadiness.signal
         let pid: pid_t
         do {
-            pid = try spawner.spawn()
+            pid = try start(launch)
         } catch {
             logger.critical("cannot start a worker process: \(error.reason)")
             beginStop(.spawnFailed)
-            return
+            return nil
         }
-        children[pid] = Child(id: id, started: MonotonicClock.now)
+        children[pid] = Child(id: id, predecessor: predecessor, started: MonotonicClock.now, failures: failures)
         logger.info("spawned worker \(pid)")
+        return pid
+    }
+
+    /// Starts `sergeant-worker` with `launch`.
+    func start(_ launch: WorkerLaunch) throws(SpawnError) -> pid_t {
+        var spawner = ProcessSpawner(launch.arguments(executable: options.workerExecutable),
+                                     environment: launch.environment(inheriting: ProcessSpawner.currentEnvironment(overriding: [])))
+        // The supervisor blocks these to wait for them; a worker starts with them unblocked and default.
+        spawner.defaultSignals = [SIGCHLD, SIGTERM, SIGINT, SIGPIPE, SIGHUP, WorkerReadiness.signal]
+        return try spawner.spawn()
     }
 
     private func reap() {
+        // Readiness first: a worker that became ready and then died is seen as ready.
+        var readiness = sigset_t()
+        sigemptyset(&readiness)
+        sigaddset(&readiness, WorkerReadiness.signal)
+        var info = siginfo_t()
+        var now = timespec(tv_sec: 0, tv_nsec: 0)
+        while sigtimedwait(&readiness, &info, &now) == WorkerReadiness.signal { workerIsReady(info._sifields._kill.si_pid) }
+        reapChecker()
         for pid in Array(children.keys) {
             guard let status = ExitStatus.reap(pid) else { continue }
             let child = children.removeValue(forKey: pid)!
@@ -116,15 +171,31 @@ public final class Supervisor {
         }
     }
 
+    private func workerIsReady(_ pid: pid_t) {
+        guard children[pid] != nil else { return }
+        children[pid]?.ready = true
+        moduleWasGood = true
+        rollingWorkerIsReady(pid)
+    }
+
     /// Logs how a worker ended and does what ``WorkerExitCode/supervisorResponse`` says.
     private func handleExit(pid: pid_t, status: ExitStatus, child: Child) {
         let lived = MonotonicClock.now - child.started
-        if stopping {
+        if stopping || child.retiring {
             logger.info("worker \(pid) has stopped")
+            if child.retiring { rollingOldWorkerEnded(pid) }
             return
         }
         let exit = status.signal == nil ? WorkerExitCode(rawValue: status.code) : nil
-        if let signal = status.signal {
+        var response = exit?.supervisorResponse ?? .respawnAfterFailure
+        if case .stopAll(let code) = response, code != .finished, moduleWasGood {
+            // A bad deploy at start stops the host; one under running workers must not.
+            logger.critical("""
+                worker \(pid) could not load \(options.launch.modulePath) (reason above), which loaded before (a deploy \
+                in progress?); the other workers go on and this one is retried. Deploy by renaming the complete file over the path
+                """, metadata: ["worker_pid": "\(pid)", "module": "\(options.launch.modulePath)", "exit_code": "\(status.code)"])
+            response = .respawnAfterFailure
+        } else if let signal = status.signal {
             logger.error("worker \(pid) was killed by signal \(signal); respawning")
         } else if let report = exit?.supervisorReport {
             logger.log(level: report.level, "worker \(pid) \(report.text)")
@@ -132,30 +203,59 @@ public final class Supervisor {
             // Replaced over its memory use, it ends as told; otherwise someone else ended it.
             logger.error("worker \(pid) ended abnormally with exit code \(status.code); respawning")
         }
-        let response = exit?.supervisorResponse ?? .respawnAfterFailure
         if case .stopAll(let code) = response {
             beginStop(code)
             return
         }
-        // A worker that keeps dying at once must not spin the machine: back off.
-        quickFailures = response == .respawnAfterFailure && lived < 1 ? quickFailures + 1 : 0
-        if quickFailures >= Self.maxQuickFailures {
-            logger.critical("workers died within a second of starting \(quickFailures) times in a row (last: \(status.signal.map { "signal \($0)" } ?? "exit code \(status.code)")); the plugin crashes before it can work, giving up. Run one worker by hand to see why")
-            beginStop(.crashLoop)
-            return
+        // A rolling restart whose new worker died before it was ready keeps the old one and
+        // does not respawn the extra worker; an old one that ended is replaced by the new one.
+        guard !rollingWorkerEnded(pid, ready: child.ready) else { return }
+        let failed = response == .respawnAfterFailure
+        let failures = failed ? child.failures + 1 : child.failures
+        let delay = failed ? options.backoff.delay(afterFailures: failures) : 0
+        if delay > 0 {
+            // Metadata for log shippers; the message says it to a human.
+            logger.warning(
+                "worker slot failed \(failures) time(s) in a row, each worker within \(format(options.backoff.resetAfter)) s of its start; respawning in \(format(delay)) s",
+                metadata: ["worker_pid": "\(pid)", "failures": "\(failures)", "respawn_delay": "\(format(delay))",
+                           "lived": "\(format(lived))", "end": "\(status.signal.map { "signal \($0)" } ?? "exit code \(status.code)")"])
         }
-        if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
-        spawn(replacing: child.id)
+        // A worker that died before it was ready pulled nothing and recovered nothing: its
+        // successor takes over what its own predecessor left.
+        let heir = child.ready ? child.id : child.predecessor ?? child.id
+        pendingRespawns.append(PendingRespawn(due: MonotonicClock.now + delay, predecessor: heir, failures: failures))
+        respawnDue()
     }
 
-    private func beginStop(_ code: WorkerExitCode) {
+    /// Starts the replacements whose backoff is over.
+    private func respawnDue() {
+        guard !stopping else {
+            pendingRespawns.removeAll()
+            return
+        }
+        let now = MonotonicClock.now
+        let due = pendingRespawns.filter { $0.due <= now }
+        pendingRespawns.removeAll { $0.due <= now }
+        for respawn in due where !stopping { spawn(replacing: respawn.predecessor, failures: respawn.failures) }
+    }
+
+    func beginStop(_ code: WorkerExitCode) {
         if !stopping { exitCode = code }
         stopping = true
+        pendingRespawns.removeAll()
+        cancelRollingRestart()
         let deadline = MonotonicClock.now + options.gracePeriod
         for (pid, child) in children where child.killAt == nil {
             kill(pid, SIGTERM)
             children[pid]?.killAt = deadline
         }
+    }
+
+    /// Asks `pid` to stop (SIGTERM) and kills it if it has not after the grace period.
+    func terminate(_ pid: pid_t) {
+        guard children[pid]?.killAt == nil else { return }
+        kill(pid, SIGTERM)
+        children[pid]?.killAt = MonotonicClock.now + options.gracePeriod
     }
 
     private func enforceLimits() {
@@ -167,12 +267,20 @@ public final class Supervisor {
                 children[pid]?.killAt = .infinity
                 continue
             }
+            if child.failures > 0 && now - child.started >= options.backoff.resetAfter {
+                children[pid]?.failures = 0
+                logger.info("worker \(pid) has run for \(format(options.backoff.resetAfter)) s: its slot's respawn backoff is reset",
+                            metadata: ["worker_pid": "\(pid)", "failures": "\(child.failures)"])
+            }
             guard let limit = options.maxWorkerMemoryUsage, child.killAt == nil, let rss = residentBytes(of: pid), rss > limit else { continue }
             logger.error("worker \(pid) uses \(rss) bytes of memory, over the limit of \(limit); replacing it")
-            kill(pid, SIGTERM)
-            children[pid]?.killAt = now + options.gracePeriod
+            terminate(pid)
             children[pid]?.replacing = true
         }
+    }
+
+    func format(_ seconds: Double) -> String {
+        String(Double((seconds * 1000).rounded()) / 1000)
     }
 }
 

@@ -11,9 +11,9 @@ import SergeantPluginLoader
 /// writes it with ``arguments(executable:)`` and ``environment(inheriting:)``; the worker reads
 /// it back with ``init(arguments:environment:)``.
 ///
-///     sergeant-worker --worker-module PATH --worker-class NAME
+///     sergeant-worker [--check] --worker-module PATH --worker-class NAME
 ///     SERGEANT_WORKER_ID=host-pid-n  SERGEANT_RECOVER_ID=host-pid-m  SERGEANT_REDIS=redis://...
-///     SERGEANT_RECONNECT_TIMEOUT=seconds  SERGEANT_LOG_FORMAT=sergeant|json
+///     SERGEANT_RECONNECT_TIMEOUT=seconds  SERGEANT_LOG_FORMAT=sergeant|json  SERGEANT_READY_SIGNAL=n
 ///
 /// ```swift
 /// var launch = WorkerLaunch(modulePath: "./libconsumer.so", className: "Worker")
@@ -38,12 +38,22 @@ public struct WorkerLaunch: Sendable, Equatable {
     public var reconnectTimeout: Double?
     /// The log format replacing the plugin's (`SERGEANT_LOG_FORMAT`: `sergeant` or `json`).
     public var logFormat: LogFormat?
+    /// The signal the worker sends its parent once it is ready (``WorkerReadiness``,
+    /// `SERGEANT_READY_SIGNAL`); nil sends none.
+    public var readySignal: Int32?
+    /// Only check that the plugin loads and gives its configuration, then exit 0 (or the
+    /// ``WorkerExitCode`` of the reason it does not): the step a rolling restart runs before
+    /// it replaces any worker (`--check`).
+    public var checkOnly = false
 
     static let workerIDVariable = "SERGEANT_WORKER_ID"
     static let predecessorVariable = "SERGEANT_RECOVER_ID"
     static let redisVariable = "SERGEANT_REDIS"
     static let reconnectVariable = "SERGEANT_RECONNECT_TIMEOUT"
     static let logFormatVariable = "SERGEANT_LOG_FORMAT"
+    static let readySignalVariable = "SERGEANT_READY_SIGNAL"
+    static let variables = [workerIDVariable, predecessorVariable, redisVariable, reconnectVariable, logFormatVariable,
+                            readySignalVariable]
 
     /// A launch of `className` from `modulePath`.
     public init(modulePath: String, className: String, workerID: String? = nil, predecessorID: String? = nil,
@@ -59,7 +69,7 @@ public struct WorkerLaunch: Sendable, Equatable {
 
     /// The command line of a worker process, `executable` first.
     public func arguments(executable: String) -> [String] {
-        [executable, "--worker-module", modulePath, "--worker-class", className]
+        [executable] + (checkOnly ? ["--check"] : []) + ["--worker-module", modulePath, "--worker-class", className]
     }
 
     /// The values this launch puts in the environment, by variable name.
@@ -70,6 +80,7 @@ public struct WorkerLaunch: Sendable, Equatable {
         case Self.redisVariable: return redisURL
         case Self.reconnectVariable: return reconnectTimeout.map { String($0) }
         case Self.logFormatVariable: return logFormat?.rawValue
+        case Self.readySignalVariable: return readySignal.map { String($0) }
         default: return nil
         }
     }
@@ -77,9 +88,8 @@ public struct WorkerLaunch: Sendable, Equatable {
     /// The environment of a worker process: `inherited` (`NAME=value` entries) without the
     /// launch's own variables, then the launch's.
     public func environment(inheriting inherited: [String]) -> [String] {
-        let names = [Self.workerIDVariable, Self.predecessorVariable, Self.redisVariable, Self.reconnectVariable, Self.logFormatVariable]
-        var environment = inherited.filter { entry in !names.contains { entry.hasPrefix($0 + "=") } }
-        for name in names { if let value = environmentValue(name) { environment.append("\(name)=\(value)") } }
+        var environment = inherited.filter { entry in !Self.variables.contains { entry.hasPrefix($0 + "=") } }
+        for name in Self.variables { if let value = environmentValue(name) { environment.append("\(name)=\(value)") } }
         return environment
     }
 
@@ -87,8 +97,13 @@ public struct WorkerLaunch: Sendable, Equatable {
     /// environment. Throws a ``WorkerLaunchError`` that says what is wrong.
     public init(arguments: [String], environment: (String) -> String?) throws(WorkerLaunchError) {
         var options: [String: String] = [:]
+        var check = false
         var rest = arguments.dropFirst()
         while let argument = rest.popFirst() {
+            if argument == "--check" {
+                check = true
+                continue
+            }
             let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(parts[0])
             guard name == "--worker-module" || name == "--worker-class" else { throw WorkerLaunchError("unknown argument '\(argument)'") }
@@ -117,10 +132,19 @@ public struct WorkerLaunch: Sendable, Equatable {
             }
             format = known
         }
+        var ready: Int32?
+        if let text = environment(Self.readySignalVariable), !text.isEmpty {
+            guard let number = Int32(text), number > 0 else {
+                throw WorkerLaunchError("\(Self.readySignalVariable)=\(text) is not a signal number")
+            }
+            ready = number
+        }
         self.init(modulePath: modulePath, className: className, workerID: environment(Self.workerIDVariable),
                   predecessorID: environment(Self.predecessorVariable),
                   redisURL: environment(Self.redisVariable).flatMap { $0.isEmpty ? nil : $0 }, reconnectTimeout: timeout,
                   logFormat: format)
+        readySignal = ready
+        checkOnly = check
     }
 
     /// The Redis nodes of ``redisURL``, nil when unset. Throws for a value that is not a URL.
