@@ -62,6 +62,11 @@ extension Broker {
                     back.append(item)
                 }
             }
+            // Counted with the pushes below, in their round trip.
+            var counts = OutcomeCounts()
+            counts.recovered = back.count
+            counts.deadLettered = dead.count
+            fleet?.stage(counts, keys, at: unixTime())
             // Recovered tasks are pulled one at a time before the queue (see
             // RedisScripts.popInFlight), so a poison task is soon alone in flight and only its
             // own deaths count.

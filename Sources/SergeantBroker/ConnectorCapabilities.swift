@@ -56,17 +56,20 @@ public struct ConnectorCapabilities: OptionSet, Sendable, CustomStringConvertibl
     public static let inFlightRecords = ConnectorCapabilities(rawValue: 1 << 0)
     /// ``BlockingWait``.
     public static let blockingWait = ConnectorCapabilities(rawValue: 1 << 1)
+    /// ``FleetRecords``.
+    public static let fleetRecords = ConnectorCapabilities(rawValue: 1 << 2)
 
     /// The abilities `connector` declares.
     public init(of connector: any QueueConnector) {
         self = []
         if connector is any InFlightRecords { insert(.inFlightRecords) }
         if connector is any BlockingWait { insert(.blockingWait) }
+        if connector is any FleetRecords { insert(.fleetRecords) }
     }
 
     /// `in-flight records, blocking wait` or `none`.
     public var description: String {
-        let names = [(Self.inFlightRecords, "in-flight records"), (.blockingWait, "blocking wait")]
+        let names = [(Self.inFlightRecords, "in-flight records"), (.blockingWait, "blocking wait"), (.fleetRecords, "fleet records")]
             .filter { contains($0.0) }.map(\.1)
         return names.isEmpty ? "none" : names.joined(separator: ", ")
     }

@@ -116,6 +116,10 @@ public final class WorkerProcess {
     /// The threaded executor's threads, started with the first batch.
     var executorThreads: ExecutorThreads?
     private var tasksDone = 0
+    /// The running task and the runs done, for the record the heartbeat publishes.
+    let activity = WorkerActivity()
+    /// Unix time this worker started.
+    let startedAt = unixTime()
     var outcomes: [String: Int] = [:]
 
     init(config: WorkerConfig, host: HostContext, worker: PluginWorker, stop: StopSignal, workerID: String, predecessorID: String?,
@@ -128,7 +132,7 @@ public final class WorkerProcess {
         self.workerID = workerID
         self.predecessorID = predecessorID
         dispatcher = OutcomeDispatcher(worker: worker, events: config.logging.events, logger: host.logger,
-                                       deadlines: host.deadlines, timeouts: config.timeouts)
+                                       deadlines: host.deadlines, timeouts: config.timeouts, activity: activity)
     }
 
     // MARK: Work loop
@@ -145,6 +149,7 @@ public final class WorkerProcess {
             recoverInFlightTasks()
             exit = handleTimedOutTasks() ?? loop()
             acknowledge(broker: host.broker)
+            flushCounts()
         case .respawn:
             exit = .respawn
         case .stop:
@@ -226,11 +231,15 @@ public final class WorkerProcess {
                 giveBack(unstarted, broker: broker)
                 acknowledge(broker: broker)
             }
-            // Otherwise the next pop acknowledges this batch in the same round trip.
+            // Otherwise the next pop acknowledges this batch in the same round trip, and carries
+            // the batch's counts in the same write.
+            var counts = OutcomeCounts()
             for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
+                counts.add(outcome: outcome.name)
             }
+            broker.record(counts, queue: config.name)
             // A stop that answers our own SIGTERM ends this worker only.
             if results.contains(.stop) { return stop.isRequested ? .terminated : .stop }
             if results.contains(.respawn) { return .respawn }
