@@ -51,6 +51,7 @@ extension Broker {
             // The claimant holds what it takes in its own record until it is pushed back.
             try register(claimant, keys, on: inFlight)
             let items = try inFlight.reclaim(keys, worker: deadWorker, alsoExpired: true, by: claimant)
+            if let deadWorker { try fleet?.forget(worker: deadWorker, keys) }
             guard !items.isEmpty else { return (0, 0) }
             var back: [[UInt8]] = []
             var dead: [[UInt8]] = []

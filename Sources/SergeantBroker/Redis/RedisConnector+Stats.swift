@@ -44,6 +44,13 @@ extension RedisConnector: FleetRecords {
         ])
     }
 
+    public func forget(worker: String, _ keys: KeySpace) throws(BrokerError) {
+        _ = try connection(for: keys.worker(worker)).pipeline([
+            ["DEL", keys.worker(worker)].map { Array($0.utf8) },
+            ["SREM", keys.workers, worker].map { Array($0.utf8) },
+        ])
+    }
+
     public func fleetQueues() throws(BrokerError) -> [String] {
         var names = Set<String>()
         try onEveryNode("listing queues") { connection throws(BrokerError) in

@@ -15,6 +15,9 @@ public protocol FleetRecords: QueueConnector {
     /// Writes `record` for ``ttl`` seconds, lists its worker among the queue's and the queue
     /// among the fleet's.
     func publish(_ record: WorkerRecord, _ keys: KeySpace, ttl: Int) throws(BrokerError)
+    /// Deletes the record of `worker`, known dead (its supervisor reaped it), so it does not
+    /// look alive until its heartbeat would have expired.
+    func forget(worker: String, _ keys: KeySpace) throws(BrokerError)
     /// The queues that live workers have listed (``publish(_:_:ttl:)``).
     func fleetQueues() throws(BrokerError) -> [String]
     /// Everything the broker knows of one queue, at unix time `now`.
