@@ -51,7 +51,7 @@ final class FleetStatsTests: XCTestCase {
         kwargs += (0..<failures).map { _ in #"{"action": "fail_plain"}"# }
         kwargs += (0..<retries).map { _ in #"{"action": "retry"}"# }
         kwargs += (0..<requeues).map { _ in #"{"action": "requeue_once"}"# }
-        try push(plugin, [#"{"action": "tally", "ms": 3000, "n": -1}"#], extra: ["--purge", "--trace-id", "victim"])
+        try push(plugin, [#"{"action": "tally", "ms": 7000, "n": -1}"#], extra: ["--purge", "--trace-id", "victim"])
         try push(plugin, kwargs)
         let supervisor = try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(plugin)",
                                            "--worker-class=Parity", "--concurrent-workers=3"],
@@ -60,7 +60,8 @@ final class FleetStatsTests: XCTestCase {
             supervisor.signal(SIGTERM)
             _ = supervisor.wait(timeout: 30)
         }
-        // The worker running the marked task is found from its record, and killed.
+        // The worker running the marked task is found from its record (published every 5 s, so the
+        // task runs 7 s), and killed.
         var victim: WorkerRecord?
         try waitUntil(timeout: 60, "a worker record running the marked task") {
             let workers = try snapshot(["--task-name", "parity"]).queues.first?.workers ?? []
