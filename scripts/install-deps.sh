@@ -14,6 +14,8 @@ command -v cc >/dev/null || need+=(gcc)
 command -v python3 >/dev/null || need+=(python3)
 # The ABI tests run plugins under memcheck (Tests/IntegrationTests/ABIMemcheckTests.swift).
 command -v valgrind >/dev/null || need+=(valgrind)
+# promtool checks the /metrics output (FleetMetricsTests); the package is ~96 MB, 83 s to install.
+command -v promtool >/dev/null || need+=(prometheus)
 # Debian's python3 creates virtual environments (scripts/python-venv.sh) only with ensurepip.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -10,6 +10,7 @@ import ArgumentParser
 import Logging
 import SergeantBroker
 import SergeantCore
+import SergeantMetrics
 import SergeantPluginLoader
 
 // MARK: - stats
@@ -45,6 +46,9 @@ struct Stats: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print the snapshot as JSON (the FleetSnapshot type).")
     var json = false
 
+    @Flag(name: .customLong("prometheus"), help: "Print the snapshot as Prometheus metrics (the text exposition format).")
+    var prometheus = false
+
     @Flag(name: .customLong("watch"), help: "Refresh in place every --interval seconds until interrupted (on a terminal).")
     var watch = false
 
@@ -59,6 +63,7 @@ struct Stats: ParsableCommand {
         guard (workerModule == nil) == (workerClass == nil) else {
             throw ValidationError("give --worker-module and --worker-class together")
         }
+        guard !(json && prometheus) else { throw ValidationError("give --json or --prometheus, not both") }
         guard interval > 0, interval.isFinite else { throw ValidationError("--interval must be a number of seconds above 0") }
     }
 
@@ -90,7 +95,16 @@ struct Stats: ParsableCommand {
             let terminal = isatty(STDOUT_FILENO) != 0
             repeat {
                 let snapshot = try brokerCall { () throws(BrokerError) in try broker.snapshot(queues: names, connectorType: connector) }
-                let text = json ? try Self.json(snapshot) : StatsTable(snapshot).render()
+                let text: String
+                if json {
+                    text = try Self.json(snapshot)
+                } else if prometheus {
+                    let metrics = FleetMetrics()
+                    metrics.update(with: snapshot)
+                    text = metrics.exposition()
+                } else {
+                    text = StatsTable(snapshot).render()
+                }
                 if watch && terminal {
                     // Home, clear the screen: the table redraws in place.
                     print("\u{1B}[H\u{1B}[2J" + text, terminator: "")

@@ -26,6 +26,12 @@ extension RedisConnector: FleetRecords {
             stagedStats.append([hincrby, total, name, amount])
             stagedStats.append([hincrby, bucket, name, amount])
         }
+        for (index, runs) in counts.durationBuckets.enumerated() where runs != 0 {
+            stagedStats.append([hincrby, total, Array("duration_bucket_\(index)".utf8), Array(String(runs).utf8)])
+        }
+        if counts.durationSeconds != 0 {
+            stagedStats.append([Array("HINCRBYFLOAT".utf8), total, Array("duration_seconds".utf8), Array(String(counts.durationSeconds).utf8)])
+        }
         stagedStats.append([Array("EXPIRE".utf8), bucket, Array(String(RateBuckets.ttl).utf8)])
     }
 
@@ -142,7 +148,18 @@ extension RedisConnector: FleetRecords {
         var counts = OutcomeCounts()
         let items = strings(reply)
         for pair in stride(from: 0, to: items.count - 1, by: 2) {
-            if let value = Int(items[pair + 1]) { counts[field: items[pair]] = (counts[field: items[pair]] ?? 0) + value }
+            let field = items[pair], text = items[pair + 1]
+            if field == "duration_seconds" {
+                counts.durationSeconds += Double(text) ?? 0
+            } else if field.hasPrefix("duration_bucket_"), let index = Int(field.dropFirst("duration_bucket_".count)),
+                      index >= 0, index <= OutcomeCounts.durationBounds.count, let value = Int(text) {
+                if counts.durationBuckets.isEmpty {
+                    counts.durationBuckets = Array(repeating: 0, count: OutcomeCounts.durationBounds.count + 1)
+                }
+                counts.durationBuckets[index] += value
+            } else if let value = Int(text) {
+                counts[field: field] = (counts[field: field] ?? 0) + value
+            }
         }
         return counts
     }

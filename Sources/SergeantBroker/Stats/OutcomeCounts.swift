@@ -38,8 +38,26 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
     /// Tasks set aside in `NAME.dead` (poison tasks, undecodable bytes).
     public var deadLettered: Int = 0
 
+    /// Runs per duration bucket (``durationBounds``; the last bucket holds the runs above the
+    /// largest bound); empty when no duration was counted.
+    public var durationBuckets: [Int] = []
+    /// Seconds all counted runs took together.
+    public var durationSeconds: Double = 0
+
+    /// Upper bounds in seconds of the duration buckets (Prometheus's `le`).
+    public static let durationBounds: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
     /// No counts.
     public init() {}
+
+    /// Counts one run's duration in seconds (the outcome is counted by ``add(outcome:count:)``).
+    public mutating func add(duration seconds: Double) {
+        if durationBuckets.isEmpty { durationBuckets = Array(repeating: 0, count: Self.durationBounds.count + 1) }
+        var index = 0
+        while index < Self.durationBounds.count && seconds > Self.durationBounds[index] { index += 1 }
+        durationBuckets[index] += 1
+        durationSeconds += seconds
+    }
 
     /// The broker's field name of each counter, in display order.
     public static let fields: [(name: String, path: WritableKeyPath<OutcomeCounts, Int> & Sendable)] = [
@@ -64,7 +82,9 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
     }
 
     /// True when every counter is 0.
-    public var isZero: Bool { Self.fields.allSatisfy { self[keyPath: $0.path] == 0 } }
+    public var isZero: Bool {
+        Self.fields.allSatisfy { self[keyPath: $0.path] == 0 } && durationBuckets.allSatisfy { $0 == 0 }
+    }
 
     /// The counter stored under `field`, nil for an unknown field.
     public subscript(field field: String) -> Int? {
@@ -79,11 +99,17 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
     public static func + (lhs: OutcomeCounts, rhs: OutcomeCounts) -> OutcomeCounts {
         var sum = lhs
         for field in fields { sum[keyPath: field.path] += rhs[keyPath: field.path] }
+        if sum.durationBuckets.isEmpty { sum.durationBuckets = rhs.durationBuckets } else if !rhs.durationBuckets.isEmpty {
+            for index in sum.durationBuckets.indices where index < rhs.durationBuckets.count {
+                sum.durationBuckets[index] += rhs.durationBuckets[index]
+            }
+        }
+        sum.durationSeconds += rhs.durationSeconds
         return sum
     }
 
     enum CodingKeys: String, CodingKey {
         case processed, succeeded, failed, retried, maxRetries = "max_retries", timedOut = "timed_out", requeued, stopped,
-             recovered, deadLettered = "dead_lettered"
+             recovered, deadLettered = "dead_lettered", durationBuckets = "duration_buckets", durationSeconds = "duration_seconds"
     }
 }

@@ -15,6 +15,8 @@ final class WorkerActivity: @unchecked Sendable {
     /// Per running task (several with the threaded executor): its bytes and when it started.
     private var running: [(slot: Int, task: [UInt8], since: Double)] = []
     private var nextSlot = 0
+    /// Durations of the runs that ended since the last ``takeDurations(into:)``.
+    private var durations = OutcomeCounts()
 
     /// A task run starts; returns the slot to pass to ``finished(_:)``.
     func started(_ task: [UInt8]) -> Int {
@@ -28,10 +30,24 @@ final class WorkerActivity: @unchecked Sendable {
 
     /// The run in `slot` ended.
     func finished(_ slot: Int) {
+        let now = unixTime()
         lock.withLock {
             done += 1
-            running.removeAll { $0.slot == slot }
+            if let index = running.firstIndex(where: { $0.slot == slot }) {
+                durations.add(duration: now - running[index].since)
+                running.remove(at: index)
+            }
         }
+    }
+
+    /// Moves the durations counted since the last call into `counts`.
+    func takeDurations(into counts: inout OutcomeCounts) {
+        lock.lock()
+        let taken = durations
+        durations = OutcomeCounts()
+        lock.unlock()
+        counts.durationBuckets = taken.durationBuckets
+        counts.durationSeconds = taken.durationSeconds
     }
 
     /// Runs finished so far, and the oldest run in progress.

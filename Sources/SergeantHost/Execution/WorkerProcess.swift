@@ -239,6 +239,7 @@ public final class WorkerProcess {
                 outcomes[outcome.name, default: 0] += 1
                 counts.add(outcome: outcome.name)
             }
+            activity.takeDurations(into: &counts)
             broker.record(counts, queue: config.name)
             // A stop that answers our own SIGTERM ends this worker only.
             if results.contains(.stop) { return stop.isRequested ? .terminated : .stop }
