@@ -21,8 +21,8 @@ public struct OutcomeDispatcher: Sendable {
     /// Runs the task; returns how it ended (stop and respawn end the worker's run).
     public func execute(_ task: PoppedTask) -> TaskOutcome {
         let bytes = task.messagePack
-        let slot = activity?.started(bytes)
-        defer { if let slot { activity?.finished(slot) } }
+        let started = activity?.started(bytes)
+        defer { if let started { activity?.finished(since: started) } }
         if timeouts.timeout > 0 {
             let now = MonotonicClock.now
             deadlines.set(.init(soft: now + timeouts.timeout, hard: now + timeouts.timeout + timeouts.gracePeriod,

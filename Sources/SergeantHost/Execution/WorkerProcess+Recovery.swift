@@ -106,7 +106,7 @@ extension WorkerProcess {
         for task in tasks {
             let outcome = dispatcher.handle(.timeout, task)
             outcomes[TaskOutcome.timeout.name, default: 0] += 1
-            counts.add(outcome: TaskOutcome.timeout.name)
+            counts.add(.timeout)
             if outcome == .stop { return .stop }
             if outcome == .respawn { return .respawn }
         }

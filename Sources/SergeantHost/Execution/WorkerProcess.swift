@@ -237,7 +237,7 @@ public final class WorkerProcess {
             for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
-                counts.add(outcome: outcome.name)
+                counts.add(outcome)
             }
             activity.takeDurations(into: &counts)
             broker.record(counts, queue: config.name)
