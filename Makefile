@@ -75,6 +75,7 @@ callgrind: deps
 .PHONY: soak
 soak: deps
 	@scripts/soak.sh $(SOAK_ARGS)
+
 # make storm: the full crash storm (issue 15 item 6): 1,000 tasks that each crash their worker
 # mixed with 1,000 healthy ones; prints deaths, wall time and the supervisor's and workers' CPU
 # time (make test runs 50 + 50). STORM_TASKS=N to change the size, STORM_WORKERS the workers.

@@ -23,6 +23,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -89,6 +91,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// The fleet's state (FleetSnapshot) and a host's processes as Prometheus metrics, through
+        /// swift-metrics' vocabulary and swift-prometheus's registry (which writes the format).
+        .target(
+            name: "SergeantMetrics",
+            dependencies: [
+                "SergeantBroker",
+                "SergeantCore",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         /// Loads a plugin and reads its configuration: all that the producer CLI needs of a plugin.
         .target(
             name: "SergeantPluginLoader",
@@ -128,6 +141,7 @@ let package = Package(
             dependencies: [
                 "SergeantPluginLoader",
                 "SergeantBroker",
+                "SergeantMetrics",
                 "SergeantCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -179,7 +193,7 @@ let package = Package(
         .testTarget(name: "SergeantCoreTests", dependencies: ["SergeantCore", "SergeantCompression", "SergeantTestSupport"]),
         .testTarget(
             name: "SergeantBrokerTests",
-            dependencies: ["SergeantBroker", "SergeantCompression", "SergeantCore", "SergeantTestSupport",
+            dependencies: ["SergeantBroker", "SergeantMetrics", "SergeantCompression", "SergeantCore", "SergeantTestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(

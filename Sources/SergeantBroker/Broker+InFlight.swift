@@ -51,6 +51,7 @@ extension Broker {
             // The claimant holds what it takes in its own record until it is pushed back.
             try register(claimant, keys, on: inFlight)
             let items = try inFlight.reclaim(keys, worker: deadWorker, alsoExpired: true, by: claimant)
+            if let deadWorker { try fleet?.forget(worker: deadWorker, keys) }
             guard !items.isEmpty else { return (0, 0) }
             var back: [[UInt8]] = []
             var dead: [[UInt8]] = []
@@ -62,6 +63,11 @@ extension Broker {
                     back.append(item)
                 }
             }
+            // Counted with the pushes below, in their round trip.
+            var counts = OutcomeCounts()
+            counts.recovered = back.count
+            counts.deadLettered = dead.count
+            fleet?.stage(counts, keys, at: unixTime())
             // Recovered tasks are pulled one at a time before the queue (see
             // RedisScripts.popInFlight), so a poison task is soon alone in flight and only its
             // own deaths count.

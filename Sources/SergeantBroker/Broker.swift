@@ -31,7 +31,8 @@ public final class Broker: @unchecked Sendable {
     public let maxTaskSize: Int
     /// What the connector can do beyond the required operations.
     public var capabilities: ConnectorCapabilities { ConnectorCapabilities(of: connector) }
-    private let lock = Mutex()
+    /// Serialises the connector.
+    let lock = Mutex()
     /// `queue \0 worker` of the workers whose first heartbeat this broker wrote.
     var registered: Set<String> = []
     /// The last of them.
@@ -160,6 +161,9 @@ public final class Broker: @unchecked Sendable {
             }
         }
         if !dead.isEmpty {
+            var counts = OutcomeCounts()
+            counts.deadLettered = dead.count
+            record(counts, queue: queue)
             try setAside(dead, queue: queue)
         }
         return (tasks, rejected)

@@ -98,6 +98,8 @@ public struct ConnectorCapabilities: OptionSet, Sendable, CustomStringConvertibl
     public static let blockingWait = ConnectorCapabilities(rawValue: 1 << 1)
     /// ``IncrementalInFlightRecords``.
     public static let incrementalInFlight = ConnectorCapabilities(rawValue: 1 << 2)
+    /// ``FleetRecords``.
+    public static let fleetRecords = ConnectorCapabilities(rawValue: 1 << 3)
 
     /// The abilities `connector` declares.
     public init(of connector: any QueueConnector) {
@@ -105,12 +107,13 @@ public struct ConnectorCapabilities: OptionSet, Sendable, CustomStringConvertibl
         if connector is any InFlightRecords { insert(.inFlightRecords) }
         if connector is any BlockingWait { insert(.blockingWait) }
         if connector is any IncrementalInFlightRecords { insert(.incrementalInFlight) }
+        if connector is any FleetRecords { insert(.fleetRecords) }
     }
 
     /// `in-flight records, blocking wait` or `none`.
     public var description: String {
         let names = [(Self.inFlightRecords, "in-flight records"), (.blockingWait, "blocking wait"),
-                     (.incrementalInFlight, "tasks acknowledged one by one")]
+                     (.incrementalInFlight, "tasks acknowledged one by one"), (.fleetRecords, "fleet records")]
             .filter { contains($0.0) }.map(\.1)
         return names.isEmpty ? "none" : names.joined(separator: ", ")
     }

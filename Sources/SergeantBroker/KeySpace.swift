@@ -50,6 +50,18 @@ public struct KeySpace: Sendable, Hashable {
     /// `worker`'s heartbeat: `NAME.heartbeat.WORKER`.
     public func heartbeat(_ worker: String) -> String { queue + ".heartbeat." + worker }
 
+    /// The queue's outcome counters since they began (a hash): `NAME.stats`.
+    public var stats: String { queue + ".stats" }
+    /// The counters of one rate bucket (``RateBuckets``), which expires: `NAME.stats.BUCKET`.
+    public func stats(bucket: Int) -> String { queue + ".stats." + String(bucket) }
+    /// The set of workers that have published a record (``WorkerRecord``): `NAME.workers`.
+    public var workers: String { queue + ".workers" }
+    /// `worker`'s record, which expires with its heartbeat: `NAME.worker.WORKER`.
+    public func worker(_ worker: String) -> String { queue + ".worker." + worker }
+    /// The set of queues whose workers have published records, for the whole broker:
+    /// `__sergeant__.queues` (no queue's key, so never hash-tagged).
+    public static let fleetQueues = "__sergeant__.queues"
+
     /// The key lock `name` is stored under, as sergeant: `__lock__.NAME`.
     public static func lock(_ name: String) -> String { "__lock__." + name }
 }

@@ -15,7 +15,7 @@ struct SergeantCommand: ParsableCommand {
         commandName: "sergeant",
         abstract: "Push, count and purge the tasks of a sergeant worker.",
         discussion: "Example: sergeant push --worker-module=./libconsumer.so --worker-class=Worker --kwargs '{\"some_parameter\":\"one\"}'",
-        subcommands: [Push.self, Purge.self, Count.self, Dead.self]
+        subcommands: [Push.self, Purge.self, Count.self, Dead.self, Stats.self]
     )
 }
 

@@ -26,6 +26,10 @@ public final class RedisConnection {
     /// The commands of the current round trip in the wire format, reused between calls so a
     /// command costs no allocation of its own.
     @exclusivity(unchecked) private var request = RequestBuffer()
+    /// Commands that go out ahead of the next round trip, in the same write, with their
+    /// replies read and dropped (``piggyback(_:)``), and how many.
+    private var piggybacked: [UInt8] = []
+    private var piggybackedCommands = 0
     /// What the latest connection found about the node's settings (``RedisServerCheck``);
     /// nil before the first connection.
     public private(set) var serverCheck: RedisServerCheck?
@@ -76,7 +80,7 @@ public final class RedisConnection {
         defer { request.trim() }
         return try withReconnects(until: deadline) { () throws(BrokerError) in
             let stream = try connected()
-            try stream.write(request.bytes)
+            try dropReplies(try write(stream), from: stream)
             return try replies(commands.count, from: stream)
         }
     }
@@ -103,13 +107,15 @@ public final class RedisConnection {
         // at EXEC, its last command): such failures reconnect and send it again. A connection
         // the server closed while idle is replaced first, so that a dead server does not
         // leave a transaction of unknown outcome behind.
+        var dropped = 0
         let stream = try withReconnects(until: deadline) { () throws(BrokerError) -> any RedisStream in
             let stream = try connected()
             if stream.closedByPeer { throw BrokerError("the server closed the connection") }
-            try stream.write(request.bytes)
+            dropped = try write(stream)
             return stream
         }
         do throws(BrokerError) {
+            try dropReplies(dropped, from: stream)
             return try replies(commands, from: stream)
         } catch {
             logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
@@ -150,6 +156,50 @@ public final class RedisConnection {
         throw BrokerError("redis \(node) keeps forgetting a Lua script")
     }
 
+    // MARK: Piggybacking
+
+    /// Queues `commands` to go out ahead of this connection's next round trip, in the same
+    /// write (no round trip of their own); their replies are read and dropped. They are sent
+    /// at most once: a write that fails loses them rather than risk running them twice.
+    func piggyback(_ commands: [[[UInt8]]]) {
+        var buffer = RequestBuffer()
+        for command in commands { buffer.append(command) }
+        piggybacked.append(contentsOf: buffer.bytes)
+        piggybackedCommands += buffer.commands
+    }
+
+    /// True when commands wait for the next round trip.
+    var hasPiggybacked: Bool { piggybackedCommands > 0 }
+
+    /// Writes the request, after the piggybacked commands if any; returns how many replies of
+    /// those to drop before the request's own.
+    private func write(_ stream: any RedisStream) throws(BrokerError) -> Int {
+        guard piggybackedCommands > 0 else {
+            try stream.write(request.bytes)
+            return 0
+        }
+        var bytes = piggybacked
+        bytes.append(contentsOf: request.bytes)
+        let extra = piggybackedCommands
+        piggybacked = []
+        piggybackedCommands = 0
+        var failure: BrokerError?
+        bytes.withUnsafeBytes { buffer in
+            do throws(BrokerError) { try stream.write(buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return extra
+    }
+
+    /// Reads and drops `count` replies of piggybacked commands.
+    private func dropReplies(_ count: Int, from stream: any RedisStream) throws(BrokerError) {
+        for _ in 0..<count {
+            if case .error(let message) = try reader.next(from: stream) {
+                logger.warning("redis \(node): a counter update failed: \(message)")
+            }
+        }
+    }
+
     // MARK: Round trips
 
     /// Sends the one command in ``request`` and reads its reply (reconnecting and resending
@@ -158,7 +208,7 @@ public final class RedisConnection {
         defer { request.trim() }
         return try withReconnects { () throws(BrokerError) in
             let stream = try connected()
-            try stream.write(request.bytes)
+            try dropReplies(try write(stream), from: stream)
             return try reader.next(from: stream)
         }
     }

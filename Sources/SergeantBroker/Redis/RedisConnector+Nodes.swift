@@ -23,6 +23,7 @@ extension RedisConnector {
             // When every node is down, try them anyway rather than fail without trying.
             if connections.count > 1 && downUntil[index] > now && attempt < connections.count - 1
                 && downUntil.contains(where: { $0 <= now }) { continue }
+            handOverStaged(to: connections[index])
             do {
                 let result = try body(index, connections[index])
                 downUntil[index] = 0
@@ -41,6 +42,7 @@ extension RedisConnector {
         let now = MonotonicClock.now
         for (index, connection) in connections.enumerated() {
             if connections.count > 1 && downUntil[index] > now { failures.append(BrokerError("node \(connection.node) is down")); continue }
+            if failures.count == index { handOverStaged(to: connection) }
             do { try body(connection) } catch {
                 failures.append(error)
                 markDown(index, error)
@@ -48,6 +50,14 @@ extension RedisConnector {
         }
         if failures.count == connections.count { throw failures[0] }
         if !failures.isEmpty { logger.warning("\(what) skipped \(failures.count) unavailable node(s): \(failures[0].message)") }
+    }
+
+    /// Staged counter updates ride on `connection`'s next round trip.
+    @inline(__always)
+    func handOverStaged(to connection: RedisConnection) {
+        guard !stagedStats.isEmpty else { return }
+        connection.piggyback(stagedStats)
+        stagedStats.removeAll()
     }
 
     func markDown(_ index: Int, _ error: BrokerError) {

@@ -23,6 +23,10 @@ public final class RedisConnector: QueueConnector {
 
     var inFlightPop: InFlightPop?
 
+    /// Counter updates (``FleetRecords/stage(_:_:at:)``) waiting to go out ahead of the next
+    /// round trip, on whichever node it goes to (readers add up every node).
+    var stagedStats: [[[UInt8]]] = []
+
     /// Per node: an at-least-once pop whose outcome is not known yet (its reply was lost and
     /// the node could not be asked since). If it ran, its tasks wait in the worker's in-flight
     /// list, so the next pop asks first instead of acknowledging that list unseen.

@@ -15,10 +15,14 @@ public struct OutcomeDispatcher: Sendable {
     let logger: Logger
     let deadlines: DeadlineBoard
     let timeouts: Timeouts
+    /// Where the running task is shown to the heartbeat thread (``WorkerRecord/running``).
+    var activity: WorkerActivity? = nil
 
     /// Runs the task; returns how it ended (stop and respawn end the worker's run).
     public func execute(_ task: PoppedTask) -> TaskOutcome {
         let bytes = task.messagePack
+        let started = activity?.started(bytes)
+        defer { if let started { activity?.finished(since: started) } }
         if timeouts.timeout > 0 {
             let now = MonotonicClock.now
             deadlines.set(.init(soft: now + timeouts.timeout, hard: now + timeouts.timeout + timeouts.gracePeriod,

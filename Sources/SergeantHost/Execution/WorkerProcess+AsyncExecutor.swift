@@ -65,6 +65,11 @@ extension WorkerProcess {
             tasksDone += 1
             outcomes[outcome.name, default: 0] += 1
             done.append(task.stored)
+            // The fleet counters go out ahead of the next round trip (the task's own
+            // acknowledgement or the next pop).
+            var counts = OutcomeCounts()
+            counts.add(outcome)
+            host.broker.record(counts, queue: config.name)
             // A stop that answers our own SIGTERM ends this worker only.
             if outcome == .stop { ending = stop.isRequested ? .terminated : .stop }
             if outcome == .respawn && ending == nil { ending = .respawn }

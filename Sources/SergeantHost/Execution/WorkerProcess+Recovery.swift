@@ -42,13 +42,20 @@ extension WorkerProcess {
     }
 
     /// Keeps this worker's heartbeat alive from a thread of its own, with its own connection,
-    /// so a long task does not make it look dead.
+    /// so a long task does not make it look dead; with it, publishes the worker's record
+    /// (``WorkerRecord``) at once and at every heartbeat, for `sergeant stats`.
     func startHeartbeat() {
-        guard config.atLeastOnce else { return }
+        let fleet = host.broker.capabilities.contains(.fleetRecords)
+        guard config.atLeastOnce || fleet else { return }
         let config = config
         let logger = logger
         let workerID = workerID
         let reconnectTimeout = reconnectTimeout
+        let activity = activity
+        let startedAt = startedAt
+        let executor = config.numberOfThreads > 1 ? "threaded(\(config.numberOfThreads))" : "serial"
+        let host = hostName()
+        let pid = Int(getpid())
         WorkerThread.detach {
             // The first heartbeat went with the first pop (Broker.pop); this thread renews it.
             // Its connection's reconnect warnings are the main thread's too: only its own
@@ -56,15 +63,31 @@ extension WorkerProcess {
             var quiet = logger
             quiet.logLevel = .critical
             var broker: Broker?
+            var first = true
             while true {
-                pause(seconds: Broker.heartbeatInterval)
+                if !first { pause(seconds: Broker.heartbeatInterval) }
+                first = false
                 do throws(BrokerError) {
                     if broker == nil { broker = try Broker(config: config, logger: quiet, reconnectTimeout: reconnectTimeout) }
-                    try broker?.heartbeat(queue: config.name, worker: workerID)
+                    if config.atLeastOnce { try broker?.heartbeat(queue: config.name, worker: workerID) }
+                    if fleet {
+                        let (done, running) = activity.current()
+                        try broker?.publish(WorkerRecord(
+                            worker: workerID, hostName: host, pid: pid, queue: config.name, executor: executor,
+                            startedAt: startedAt, updatedAt: unixTime(), tasksDone: done,
+                            residentBytes: residentBytes(of: getpid()) ?? 0, running: running))
+                    }
                 } catch {
                     logger.warning("heartbeat failed (retrying in \(Int(Broker.heartbeatInterval)) s): \(error.message)")
                 }
             }
+        }
+    }
+
+    /// Sends the counts of the last batch, which no pop carried (the run ends).
+    func flushCounts() {
+        do { try host.broker.flushCounts() } catch {
+            logger.error("could not send the last outcome counts: \(error.message)")
         }
     }
 
@@ -78,9 +101,12 @@ extension WorkerProcess {
             logger.error("could not read timed out tasks: \(error.message)")
             return nil
         }
+        var counts = OutcomeCounts()
+        defer { broker.record(counts, queue: config.name) }
         for task in tasks {
             let outcome = dispatcher.handle(.timeout, task)
             outcomes[TaskOutcome.timeout.name, default: 0] += 1
+            counts.add(.timeout)
             if outcome == .stop { return .stop }
             if outcome == .respawn { return .respawn }
         }

@@ -120,6 +120,10 @@ public final class WorkerProcess {
     /// Tasks the async executor keeps running at once; nil: the serial or threaded executor.
     let asyncLimit: Int?
     var tasksDone = 0
+    /// The running task and the runs done, for the record the heartbeat publishes.
+    let activity = WorkerActivity()
+    /// Unix time this worker started.
+    let startedAt = unixTime()
     var outcomes: [String: Int] = [:]
 
     init(config: WorkerConfig, host: HostContext, worker: PluginWorker, stop: StopSignal, workerID: String, predecessorID: String?,
@@ -134,7 +138,7 @@ public final class WorkerProcess {
         self.predecessorID = predecessorID
         asyncLimit = Self.asyncLimit(config: config, worker: worker, logger: host.logger)
         dispatcher = OutcomeDispatcher(worker: worker, events: config.logging.events, logger: host.logger,
-                                       deadlines: host.deadlines, timeouts: config.timeouts)
+                                       deadlines: host.deadlines, timeouts: config.timeouts, activity: activity)
     }
 
     // MARK: Work loop
@@ -159,6 +163,7 @@ public final class WorkerProcess {
                 exit = handleTimedOutTasks() ?? loop()
                 acknowledge(broker: host.broker)
             }
+            flushCounts()
         case .respawn:
             exit = .respawn
         case .stop:
@@ -240,11 +245,16 @@ public final class WorkerProcess {
                 giveBack(unstarted, broker: broker)
                 acknowledge(broker: broker)
             }
-            // Otherwise the next pop acknowledges this batch in the same round trip.
+            // Otherwise the next pop acknowledges this batch in the same round trip, and carries
+            // the batch's counts in the same write.
+            var counts = OutcomeCounts()
             for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
                 outcomes[outcome.name, default: 0] += 1
+                counts.add(outcome)
             }
+            activity.takeDurations(into: &counts)
+            broker.record(counts, queue: config.name)
             // A stop that answers our own SIGTERM ends this worker only.
             if results.contains(.stop) { return stop.isRequested ? .terminated : .stop }
             if results.contains(.respawn) { return .respawn }
