@@ -1,4 +1,5 @@
 import Foundation
+import SergeantTestSupport
 
 // MARK: - ProcessTable
 
@@ -7,10 +8,7 @@ import Foundation
 enum ProcessTable {
     /// What /proc says about a process: its parent and whether it still runs (a zombie does not).
     static func status(of pid: pid_t) -> (parent: pid_t, running: Bool)? {
-        guard let text = readSmallFile("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count >= 2, let parent = pid_t(fields[1]) else { return nil }
-        return (parent, fields[0] != "Z" && fields[0] != "X")
+        ProcessProbe.status(of: pid)
     }
 
     /// Live processes whose environment holds `token` (the run's unique CHAOS_OUTPUT entry): the
@@ -50,9 +48,5 @@ enum ProcessTable {
             result += buffer[0..<count]
         }
         return result
-    }
-
-    private static func readSmallFile(_ path: String) -> String? {
-        readSmallBytes(path).map { String(decoding: $0, as: UTF8.self) }
     }
 }
