@@ -22,16 +22,22 @@ bound=(-max_total_time="$FUZZ_SECONDS")
 failed=0
 summary=()
 for target in "${targets[@]}"; do
-    corpus=.build/fuzz/corpus/$target
-    artifacts=Fuzz/artifacts/$target
-    log=.build/fuzz/$target.log
-    mkdir -p "$corpus" "$artifacts"
+    root=$PWD
+    corpus=$root/.build/fuzz/corpus/$target
+    artifacts=$root/Fuzz/artifacts/$target
+    run=$root/.build/fuzz/run-$target
+    rm -rf "$run"
+    mkdir -p "$corpus" "$artifacts" "$run"
     echo "fuzz: $target (${bound[*]})"
-    # -rss_limit_mb: a decompression bomb that got past the size limit shows up as an OOM.
-    # SWIFT_BACKTRACE: Swift's crash handler reads memory ASan then reports as a second error.
-    SWIFT_BACKTRACE=enable=no nice -n 19 ".build/fuzz/fuzz-$target" "${bound[@]}" -jobs=1 -workers=1 -timeout=20 -rss_limit_mb=2048 \
-        -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "Fuzz/corpus/$target" >"$log" 2>&1
+    # One job, one worker: libFuzzer then writes the run's output to fuzz-0.log in the current
+    # directory, here $run. -rss_limit_mb: a decompression bomb past the size limit is an OOM.
+    # SWIFT_BACKTRACE: Swift's crash handler reads memory that ASan then reports as a second error.
+    (cd "$run" && SWIFT_BACKTRACE=enable=no nice -n 19 "$root/.build/fuzz/fuzz-$target" "${bound[@]}" -jobs=1 -workers=1 \
+        -timeout=20 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+        "$corpus" "$root/Fuzz/corpus/$target" >"$run/parent.log" 2>&1)
     status=$?
+    log=$run/fuzz-0.log
+    [ -f "$log" ] || log=$run/parent.log
     last=$(grep -E '^#[0-9]+' "$log" | tail -1)
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
