@@ -9,6 +9,8 @@
 #   make soak      2,000,000 tasks per executor through two workers; fails when a worker's RSS grows
 #                  5% or more, or its descriptors at all, after warm-up: bench/results/soak.{csv,txt,png}
 #   make storm     1,000 crashing + 1,000 healthy tasks: backoff, dead letters, CPU time
+#   make fuzz      each libFuzzer target under Fuzz/ for FUZZ_SECONDS (default 60), one after the other
+#                  (FUZZ_TARGETS="json task" for some); make fuzz-smoke: each for FUZZ_RUNS inputs
 #   make callgrind instructions per task of one worker consuming 1,000 per transaction
 #                  (valgrind callgrind; CALLGRIND_ARGS="--at-least-once 0 --tasks 20000", or a checkout path)
 SWIFT ?= swift
@@ -44,6 +46,7 @@ fixtures: deps
 	$(CC) -shared -fPIC -Wall -Werror -pthread -ISources/CSergeantABI/include Tests/Fixtures/async_c_worker.c -o $(FIXTURES)/libasync_c_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -DWORKER_VERSION=1 -ISources/CSergeantABI/include Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v1.so
 	$(CC) -shared -fPIC -Wall -Werror -DWORKER_VERSION=2 -ISources/CSergeantABI/include Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v2.so
+	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/config_worker.c -o $(FIXTURES)/libconfig_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/legacy_worker.c -o $(FIXTURES)/liblegacy_worker.so
 	$(CC) -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/abi10_host.c -o $(FIXTURES)/abi10-host -ldl
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
@@ -113,3 +116,18 @@ install-binaries:
 
 clean:
 	rm -rf .build Plugins-Examples/*/.build
+
+# make fuzz: scripts/build-fuzz.sh compiles the modules under test with swiftc
+# -sanitize=fuzzer,address into .build/fuzz/, then each target runs (nice 19, one job) from its
+# seeds in Fuzz/corpus/TARGET; crashes go to Fuzz/artifacts/ (ignored). Not part of make test:
+# the instrumented build alone takes several minutes on this machine (SergeantCore with ASan and
+# -O about four), over the two-minute budget for a smoke run there.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 20000
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-smoke
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+fuzz-smoke: deps
+	@FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh $(FUZZ_TARGETS)

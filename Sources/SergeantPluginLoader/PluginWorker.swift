@@ -50,9 +50,8 @@ public final class PluginWorker: @unchecked Sendable {
         } catch {
             throw PluginError(.invalidConfig, "the worker's configuration is not valid: \(error)")
         }
-        let problems = config.problems()
-        guard problems.isEmpty else {
-            throw PluginError(.invalidConfig, "the worker's configuration is not valid: " + problems.joined(separator: "; "))
+        do throws(InvalidConfiguration) { try config.validate() } catch {
+            throw PluginError(.invalidConfig, "the worker's configuration is not valid: \(error)")
         }
         return config
     }

@@ -136,6 +136,12 @@ private struct JSONParser {
                        bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") {
                         offset += 2
                         let low = try hex4()
+                        // A high surrogate followed by anything but a low one is no character
+                        // (and `low - 0xdc00` would trap).
+                        guard (0xdc00..<0xe000).contains(low) else {
+                            throw error("invalid \\u escape: the surrogate \\u\(String(code, radix: 16)) is followed by"
+                                + " \\u\(String(low, radix: 16)), not by a low surrogate (\\udc00 to \\udfff)")
+                        }
                         code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw error("invalid \\u escape") }
@@ -150,7 +156,9 @@ private struct JSONParser {
     }
 
     mutating func hex4() throws(JSONValueError) -> UInt32 {
-        guard bytes.count - offset >= 4, let code = UInt32(String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self), radix: 16) else {
+        // Four hex digits exactly: UInt32(_:radix:) alone would take a sign ("\\u+041").
+        guard bytes.count - offset >= 4, bytes[offset..<(offset + 4)].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+              let code = UInt32(String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self), radix: 16) else {
             throw error("invalid \\u escape")
         }
         offset += 4
