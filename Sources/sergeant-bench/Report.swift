@@ -34,15 +34,18 @@ struct Report {
     /// compressor (scaling rows: consume 1,000 per transaction, msgpack); a peer's for the
     /// same kind, its consume rows for both consume kinds (no peer fetches in batches), the
     /// fastest when it has several (Sidekiq at its default concurrency and at 1).
+    /// A peer's other rows are compared with its fastest (Sidekiq at concurrency 1 against
+    /// its default); a row is not compared with itself.
     func comparedRow(_ system: System, for row: Row) -> Row? {
-        guard row.system != system, row.system != .limit else { return nil }
+        guard row.system != .limit, !(row.system == system && !system.isPeer) else { return nil }
         if system == .python {
             let compressor = row.section == "scaling" || row.compressor == nil ? "none" : row.compressor
             return rows.first { $0.section == "main" && $0.system == .python && $0.kind == row.kind && $0.compressor == compressor }
         }
         let kind = row.kind == .consumeBatch ? Kind.consumeOne : row.kind
-        return rows.filter { $0.section == "main" && $0.system == system && $0.kind == kind && $0.secondsPerTask != nil }
+        let fastest = rows.filter { $0.section == "main" && $0.system == system && $0.kind == kind && $0.secondsPerTask != nil }
             .min { $0.secondsPerTask! < $1.secondsPerTask! }
+        return fastest === row ? nil : fastest
     }
 
     func pythonPeer(of row: Row) -> Row? {
