@@ -17,10 +17,15 @@ final class Bench {
     private(set) var secondRedis: BenchRedis?
     let hostPath: String
     let pushPath: String
+    let workerPath: String
     let pluginPath: String
     let pythonPath: String
     let rawPath: String
     let benchDirectory: String
+    /// The peers' programs and scripts; nil with `--no-peers`.
+    let peerTools: PeerTools?
+    /// valgrind, with `--callgrind`.
+    let valgrindPath: String?
     let cores: Int
     /// Bytes of one task as this project encodes it (msgpack, no compressor): the payload
     /// size of the limit rows.
@@ -35,6 +40,7 @@ final class Bench {
         func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : root + "/" + path }
         hostPath = absolute(options.bin + "/sergeant-host")
         pushPath = absolute(options.bin + "/sergeant-bench")
+        workerPath = absolute(options.bin + "/sergeant-worker")
         pluginPath = absolute(options.plugin)
         pythonPath = absolute(options.python)
         rawPath = absolute(options.raw)
@@ -45,6 +51,15 @@ final class Bench {
                              (rawPath, "the raw hiredis loop"), (benchDirectory + "/python_bench.py", "bench/python_bench.py")]
         where !FileManager.default.fileExists(atPath: path) {
             throw SupportError("\(what) is missing at \(path); run `make bench`, which builds and installs it")
+        }
+        peerTools = options.peers ? try PeerTools(options: options, benchDirectory: benchDirectory, absolute: absolute) : nil
+        if options.callgrind {
+            guard let valgrind = try? which("valgrind") else {
+                throw SupportError("--callgrind needs valgrind: apt-get install valgrind (`make bench` does), or pass --no-callgrind")
+            }
+            valgrindPath = valgrind
+        } else {
+            valgrindPath = nil
         }
         cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         payloadBytes = SergeantTask(kwargs: benchKwargs).messagePack().count
@@ -66,25 +81,29 @@ final class Bench {
     // MARK: Plans
 
     /// push one by one, push in bulk, consume 1 and 1,000 per transaction; per kind the
-    /// systems alternate: this, python, this, python (msgpack, then msgpack+zlib), limit.
+    /// systems alternate: this, python, this, python (msgpack, then msgpack+zlib), the peers
+    /// (Sidekiq, RQ, Dramatiq; without `--no-peers`), limit.
     func mainRows() -> [Row] {
         var rows: [Row] = []
         for kind in [Kind.pushOne, .pushBulk, .consumeOne, .consumeBatch] {
             for compressor in ["none", "zlib"] {
                 if kind == .pushOne || kind == .pushBulk {
                     // A push does not depend on at_least_once: one row.
-                    rows.append(Row(section: "main", kind: kind, system: .this, compressor: compressor) { [unowned self] in
+                    rows.append(Row(section: "main", kind: kind, system: .this, compressor: compressor,
+                                    tasks: options.tasks) { [unowned self] in
                         try self.pushThis(kind: kind, compressor: compressor)
                     })
                 } else {
                     for atLeastOnce in [true, false] {
-                        rows.append(Row(section: "main", kind: kind, system: .this, compressor: compressor, atLeastOnce: atLeastOnce) { [unowned self] in
+                        rows.append(Row(section: "main", kind: kind, system: .this, compressor: compressor, atLeastOnce: atLeastOnce,
+                                        tasks: options.tasks) { [unowned self] in
                             try self.consumeThis(perTransaction: kind == .consumeOne ? 1 : 1000, compressor: compressor,
                                                  atLeastOnce: atLeastOnce, pinned: kind.isSingle)
                         })
                     }
                 }
-                rows.append(Row(section: "main", kind: kind, system: .python, compressor: compressor) { [unowned self] in
+                rows.append(Row(section: "main", kind: kind, system: .python, compressor: compressor,
+                                tasks: options.tasks) { [unowned self] in
                     switch kind {
                     case .pushOne, .pushBulk: return try self.pushPython(kind: kind, compressor: compressor)
                     case .consumeOne, .consumeBatch:
@@ -93,6 +112,7 @@ final class Bench {
                     }
                 })
             }
+            rows += peerRows(kind: kind)
             let detail: String
             switch kind {
             case .pushOne: detail = "hiredis C loop, RPUSH one per round trip"
@@ -100,7 +120,8 @@ final class Bench {
             case .pushBulk: detail = "redis-benchmark -c 1 -P 1000 -t rpush"
             case .consumeBatch: detail = "redis-benchmark -c 1 -P 1000 -t lpop"
             }
-            rows.append(Row(section: "main", kind: kind, system: .limit, detail: detail) { [unowned self] in
+            rows.append(Row(section: "main", kind: kind, system: .limit, detail: detail,
+                            tasks: options.tasks) { [unowned self] in
                 kind.isSingle ? try self.limitSingle(kind: kind) : try self.limitBatch(kind: kind)
             })
         }
@@ -123,7 +144,7 @@ final class Bench {
                 + "\(configuration.nodes) redis node\(configuration.nodes == 1 ? "" : "s")"
             return Row(section: "scaling", kind: .consumeBatch, system: .this, compressor: "none", atLeastOnce: true,
                        workers: configuration.workers, threads: configuration.threads, nodes: configuration.nodes,
-                       detail: detail) { [unowned self] in
+                       detail: detail, tasks: options.tasks) { [unowned self] in
                 try self.consumeThis(perTransaction: 1000, compressor: "none", atLeastOnce: true, pinned: false,
                                      workers: configuration.workers, threads: configuration.threads,
                                      nodes: configuration.nodes == 2 ? [self.redis, self.secondRedis!] : [self.redis])
@@ -230,14 +251,15 @@ final class Bench {
 
     /// Waits until the workers' `done` reports add up to every task; the time is from the
     /// first task's start (any worker) to the last task's end (any worker).
-    func waitForTotals(_ report: ReportFile, process: Spawned) throws -> Sample {
-        let limit = 60 + Double(options.tasks) * 0.002
+    func waitForTotals(_ report: ReportFile, process: Spawned, tasks: Int? = nil, secondsPerTask: Double = 0.002) throws -> Sample {
+        let tasks = tasks ?? options.tasks
+        let limit = 60 + Double(tasks) * secondsPerTask
         let deadline = unixTime() + limit
         var polls = 0
         while unixTime() < deadline {
             let lines = report.read()
             let done = lines.done
-            if done.values.reduce(0, { $0 + $1.count }) >= options.tasks {
+            if done.values.reduce(0, { $0 + $1.count }) >= tasks {
                 let working = done.values.filter { $0.count > 0 }
                 let first = working.map(\.first).min() ?? 0
                 let last = working.map(\.last).max() ?? 0
@@ -383,7 +405,9 @@ final class Bench {
         return Report.Context(tasks: options.tasks, runs: runs, scalingRuns: scalingRuns, cores: cores,
                               redisVersion: BenchRedis.version(), pythonVersion: words.first.map(String.init) ?? "?",
                               sergeantVersion: words.count > 1 ? String(words[1]) : "?", payloadBytes: payloadBytes,
-                              loadAtStart: loadAtStart, loadAtEnd: loadAtEnd, minutes: minutes, revision: revision)
+                              loadAtStart: loadAtStart, loadAtEnd: loadAtEnd, minutes: minutes, revision: revision,
+                              peerVersions: peerTools?.versions() ?? [:], peerTasks: options.peerTasks,
+                              callgrindTasks: valgrindPath == nil ? nil : (options.callgrindTasks, options.callgrindBaseline))
     }
 }
 
@@ -394,49 +418,4 @@ func field(_ name: String, in output: String) throws -> Double {
         throw SupportError("no \(name) in the output:\n\(output.suffix(2000))")
     }
     return value
-}
-
-// MARK: - ReportFile
-
-/// The file the benchmark workers (Swift plugin and Python) append report lines to.
-final class ReportFile {
-    let path = NSTemporaryDirectory() + "sergeant-bench-report-\(UUID().uuidString).txt"
-
-    struct Totals {
-        var count: Int
-        var first: Double
-        var last: Double
-        var peakKilobytes: Int
-    }
-
-    struct Lines {
-        var ready: [Int: Double] = [:]
-        var firstDone: [Int: Double] = [:]
-        var latencies: [(pushed: Double, started: Double)] = []
-        /// The last `done` line of each worker process.
-        var done: [Int: Totals] = [:]
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func read() -> Lines {
-        var lines = Lines()
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return lines }
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            guard words.count >= 3, let pid = Int(words[1]) else { continue }
-            switch words[0] {
-            case "ready": lines.ready[pid] = Double(words[2])
-            case "first_done": lines.firstDone[pid] = Double(words[2])
-            case "latency" where words.count == 4:
-                if let pushed = Double(words[2]), let started = Double(words[3]) { lines.latencies.append((pushed, started)) }
-            case "done" where words.count == 6:
-                if let count = Int(words[2]), let first = Double(words[3]), let last = Double(words[4]), let kb = Int(words[5]) {
-                    lines.done[pid] = Totals(count: count, first: first, last: last, peakKilobytes: kb)
-                }
-            default: continue
-            }
-        }
-        return lines
-    }
 }

@@ -102,6 +102,30 @@ struct RunBench: ParsableCommand {
     @Option(help: "Directory of the Python benchmark files.")
     var benchDirectory = "bench"
 
+    @Flag(inversion: .prefixedNo, help: "Run the peers' rows (Sidekiq, RQ, Dramatiq) among the main rows.")
+    var peers = true
+
+    @Option(help: "Jobs per peer sample (ratios compare seconds per task).")
+    var peerTasks = 10_000
+
+    @Option(help: "A Python with rq and dramatiq installed (the peers' venv).")
+    var peerPython = ".venv-peers/bin/python"
+
+    @Option(help: "The Ruby that has Sidekiq (Debian's ruby-sidekiq).")
+    var ruby = "ruby"
+
+    @Option(help: "The sidekiq CLI.")
+    var sidekiq = "sidekiq"
+
+    @Flag(inversion: .prefixedNo, help: "Count instructions per task (valgrind callgrind) of each main row of this project.")
+    var callgrind = true
+
+    @Option(help: "Tasks of a callgrind run.")
+    var callgrindTasks = 5_000
+
+    @Option(help: "Tasks of the callgrind run subtracted from it (its start-up).")
+    var callgrindBaseline = 1_000
+
     @Option(help: "Sections to run, comma separated: main, scaling, startup, latency, local.")
     var sections = "main,scaling,startup,latency,local"
 
@@ -115,8 +139,11 @@ struct RunBench: ParsableCommand {
     var revision: String?
 
     func validate() throws {
-        guard tasks >= 1, runs >= 1, scalingRuns >= 1, startupRuns >= 1, latencySamples >= 1, pythonLatencySamples >= 1 else {
-            throw ValidationError("--tasks, --runs, --scaling-runs, --startup-runs and the sample counts must be at least 1")
+        guard tasks >= 1, runs >= 1, scalingRuns >= 1, startupRuns >= 1, latencySamples >= 1, pythonLatencySamples >= 1, peerTasks >= 1 else {
+            throw ValidationError("--tasks, --peer-tasks, --runs, --scaling-runs, --startup-runs and the sample counts must be at least 1")
+        }
+        guard callgrindBaseline >= 1, callgrindTasks > callgrindBaseline else {
+            throw ValidationError("--callgrind-tasks (\(callgrindTasks)) must exceed --callgrind-baseline (\(callgrindBaseline)), which is at least 1")
         }
     }
 
@@ -132,6 +159,11 @@ struct RunBench: ParsableCommand {
         if wanted.contains("main") {
             let main = bench.mainRows()
             failed = runInterleaved(main, runs: runs, title: "main rows") || failed
+            if callgrind {
+                say("== instructions per task (callgrind, \(callgrindTasks) - \(callgrindBaseline) tasks)")
+                bench.countInstructions(main)
+                failed = failed || main.contains { $0.callgrindError != nil }
+            }
             rows += main
         }
         if wanted.contains("scaling") {

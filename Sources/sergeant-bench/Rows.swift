@@ -10,6 +10,32 @@ enum System: String {
     case python
     /// No framework: a bare hiredis loop or redis-benchmark.
     case limit
+    /// Sidekiq (Ruby, Debian's ruby-sidekiq).
+    case sidekiq
+    /// RQ (Python, PyPI).
+    case rq
+    /// Dramatiq (Python, PyPI).
+    case dramatiq
+
+    /// The other task queues measured beside this project and Python sergeant.
+    static let peers: [System] = [.sidekiq, .rq, .dramatiq]
+
+    /// The systems this project's rows are compared with, one table column each.
+    static let compared: [System] = [.python] + peers
+
+    var isPeer: Bool { Self.peers.contains(self) }
+
+    /// The name in the table's column headers.
+    var title: String {
+        switch self {
+        case .this: "this"
+        case .python: "Python"
+        case .limit: "limit"
+        case .sidekiq: "Sidekiq"
+        case .rq: "RQ"
+        case .dramatiq: "Dramatiq"
+        }
+    }
 }
 
 /// What a row measures.
@@ -39,14 +65,21 @@ final class Row {
     let workers: Int
     let threads: Int
     let nodes: Int
-    /// Free text for limit rows and scaling rows.
+    /// Free text for limit, peer and scaling rows.
     let detail: String
+    /// Tasks of one sample (peers run fewer than the other rows: ratios compare seconds per task).
+    let tasks: Int
     let measure: () throws -> Sample
     var samples: [Sample] = []
     var errors: [String] = []
+    /// Instructions per task of the working process, counted by callgrind (`--callgrind`).
+    var instructionsPerTask: Double?
+    /// Why the callgrind count failed.
+    var callgrindError: String?
 
     init(section: String, kind: Kind, system: System, compressor: String? = nil, atLeastOnce: Bool? = nil,
-         workers: Int = 1, threads: Int = 1, nodes: Int = 1, detail: String = "", measure: @escaping () throws -> Sample) {
+         workers: Int = 1, threads: Int = 1, nodes: Int = 1, detail: String = "", tasks: Int,
+         measure: @escaping () throws -> Sample) {
         self.section = section
         self.kind = kind
         self.system = system
@@ -56,6 +89,7 @@ final class Row {
         self.threads = threads
         self.nodes = nodes
         self.detail = detail
+        self.tasks = tasks
         self.measure = measure
     }
 
@@ -68,13 +102,16 @@ final class Row {
     var label: String {
         if section == "scaling" { return "\(system.rawValue) \(detail)" }
         var words = [kind.rawValue, system.rawValue]
-        if system == .limit { words.append(detail) } else { words.append(encoding) }
+        if system == .limit || system.isPeer { words.append(detail) } else { words.append(encoding) }
         if let atLeastOnce { words.append(atLeastOnce ? "at-least-once" : "at-most-once") }
         return words.joined(separator: " | ")
     }
 
     /// Median seconds; nil when every run failed.
     var seconds: Double? { median(samples.map(\.seconds)) }
+
+    /// Median seconds per task.
+    var secondsPerTask: Double? { seconds.map { $0 / Double(tasks) } }
 
     /// Median peak RSS in kB.
     var peakKilobytes: Int? {
