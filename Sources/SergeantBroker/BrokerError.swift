@@ -10,10 +10,14 @@
 public struct BrokerError: Error, Sendable, CustomStringConvertible {
     /// What failed and why.
     public let message: String
+    /// What kind of failure it is, for the failures a caller may match on (a TLS handshake,
+    /// a refused login, a missing ACL permission); nil for the others.
+    public let reason: Reason?
 
     /// Creates an error.
-    public init(_ message: String) {
+    public init(_ message: String, reason: Reason? = nil) {
         self.message = message
+        self.reason = reason
     }
 
     /// The message.

@@ -26,12 +26,21 @@ public final class RedisServer: @unchecked Sendable {
         /// More `redis-server` arguments, after the others (so they win): for example
         /// `["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]` or `["--save", "60 1"]`.
         public var extraArguments: [String]
+        /// Also listens with TLS (`--tls-port`) on ``RedisServer/tlsPort``, with these
+        /// certificates; the plain port stays open.
+        public var tls: TLS?
+        /// ACL users, one `user NAME on >PASSWORD ~KEYS +@CATEGORY` rule line each, written to
+        /// an ACL file (`--aclfile`) after a `default` user that may do anything (the
+        /// harness's own commands log in as `default`).
+        public var aclUsers: [String]?
 
         /// Creates options.
         public init(port: Int? = nil, directory: URL? = nil, appendOnly: Bool = false,
                     rewritesAppendOnlyFile: Bool = true, startTimeout: Double = 10, ownProcessGroup: Bool = false,
-                    extraArguments: [String] = []) {
+                    extraArguments: [String] = [], tls: TLS? = nil, aclUsers: [String]? = nil) {
             self.extraArguments = extraArguments
+            self.tls = tls
+            self.aclUsers = aclUsers
             self.port = port
             self.directory = directory
             self.appendOnly = appendOnly
@@ -41,8 +50,28 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
+    /// TLS settings of a server (``Options/tls``).
+    public struct TLS: Sendable {
+        /// The server's certificate and key, and the CA that clients must present
+        /// certificates of.
+        public var certificates: TestCertificates
+        /// The TLS port; nil: a free one.
+        public var port: Int?
+        /// Requires clients to present a certificate (`--tls-auth-clients yes`).
+        public var authenticatesClients: Bool
+
+        /// Creates TLS settings.
+        public init(certificates: TestCertificates, port: Int? = nil, authenticatesClients: Bool = false) {
+            self.certificates = certificates
+            self.port = port
+            self.authenticatesClients = authenticatesClients
+        }
+    }
+
     /// The port it listens on.
     public let port: Int
+    /// The port it listens on with TLS, when ``Options/tls`` is set.
+    public let tlsPort: Int?
     /// Its data directory.
     public let directory: URL
     private let options: Options
@@ -59,6 +88,11 @@ public final class RedisServer: @unchecked Sendable {
     public init(options: Options, output: String? = nil) throws {
         let port = try options.port ?? freePort()
         self.port = port
+        var tlsPort: Int?
+        if let tls = options.tls {
+            tlsPort = try tls.port ?? freePort(other: port)
+        }
+        self.tlsPort = tlsPort
         self.options = options
         ownsDirectory = options.directory == nil
         directory = options.directory
@@ -78,6 +112,21 @@ public final class RedisServer: @unchecked Sendable {
     /// The node description.
     public var node: RedisNode { RedisNode(host: "127.0.0.1", port: port) }
 
+    /// `rediss://HOST:TLSPORT/0?ca_file=CA` of a server with ``Options/tls``, verifying with
+    /// the test CA (`localhost` and `127.0.0.1` are the names its certificate carries).
+    public func tlsURL(host: String = "localhost") -> String {
+        guard let tlsPort, let tls = options.tls else { preconditionFailure("redis-server on port \(port) has no TLS port") }
+        return "rediss://\(host):\(tlsPort)/0?ca_file=\(tls.certificates.path("ca.crt"))"
+    }
+
+    /// The node of ``tlsURL(host:)``, with `tls` changed by `adjust` (a wrong CA, a client
+    /// certificate).
+    public func tlsNode(host: String = "localhost", _ adjust: (inout RedisTLSConfig) -> Void = { _ in }) -> RedisNode {
+        var node = RedisNode(url: tlsURL(host: host))!
+        adjust(&node.tls!)
+        return node
+    }
+
     /// The server process's id while it runs.
     public var pid: pid_t? { isRunning ? process?.pid : nil }
 
@@ -95,6 +144,17 @@ public final class RedisServer: @unchecked Sendable {
         var arguments = [try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
                          "--dir", directory.path, "--save", "", "--appendonly", options.appendOnly ? "yes" : "no"]
         if !options.rewritesAppendOnlyFile { arguments += ["--auto-aof-rewrite-percentage", "0"] }
+        if let tls = options.tls, let tlsPort {
+            arguments += ["--tls-port", String(tlsPort), "--tls-cert-file", tls.certificates.path("server.crt"),
+                          "--tls-key-file", tls.certificates.path("server.key"), "--tls-ca-cert-file", tls.certificates.path("ca.crt"),
+                          "--tls-auth-clients", tls.authenticatesClients ? "yes" : "no"]
+        }
+        if let users = options.aclUsers {
+            let file = directory.appendingPathComponent("users.acl")
+            let lines = ["user default on nopass ~* &* +@all"] + users
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+            arguments += ["--aclfile", file.path]
+        }
         let process = try ChildProcess(arguments + ["--loglevel", "warning"] + options.extraArguments,
                                    output: output ?? directory.appendingPathComponent("redis.log").path,
                                    processGroup: options.ownProcessGroup)
@@ -166,6 +226,15 @@ public struct SupportError: Error, CustomStringConvertible {
     public let description: String
     /// Creates an error.
     public init(_ description: String) { self.description = description }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now, other than `other`.
+func freePort(other: Int) throws -> Int {
+    for _ in 0..<20 {
+        let port = try freePort()
+        if port != other { return port }
+    }
+    throw SupportError("cannot find a second free port")
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
