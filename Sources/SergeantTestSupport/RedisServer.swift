@@ -189,9 +189,11 @@ public final class RedisServer: @unchecked Sendable {
         process.wait()
     }
 
-    /// True when the server answers PING.
+    /// True when the server answers PING (or says it wants a password first).
     public func ping() -> Bool {
-        (try? command("PING")) == "+PONG"
+        // A server that wants a password (`--requirepass`) answers too.
+        guard let reply = try? command("PING") else { return false }
+        return reply == "+PONG" || reply.hasPrefix("-NOAUTH")
     }
 
     /// Sends one inline command and returns the first reply line (tests only).
