@@ -102,8 +102,8 @@ struct RunBench: ParsableCommand {
     @Option(help: "Directory of the Python benchmark files.")
     var benchDirectory = "bench"
 
-    @Option(help: "Sections to run, comma separated: main, scaling, startup, latency, local.")
-    var sections = "main,scaling,startup,latency,local"
+    @Option(help: "Sections to run, comma separated: main, scaling, tls, startup, latency, local.")
+    var sections = "main,scaling,tls,startup,latency,local"
 
     @Option(help: "Write the results as CSV here too.")
     var csv: String?
@@ -138,6 +138,11 @@ struct RunBench: ParsableCommand {
             let scaling = try bench.scalingRows()
             failed = runInterleaved(scaling, runs: scalingRuns, title: "scaling rows") || failed
             rows += scaling
+        }
+        if wanted.contains("tls") {
+            let tls = try bench.tlsRows()
+            failed = runInterleaved(tls, runs: runs, title: "tls rows") || failed
+            rows += tls
         }
         var extras: [Extra] = []
         if wanted.contains("startup") {
