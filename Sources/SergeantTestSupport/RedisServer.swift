@@ -33,6 +33,8 @@ public final class RedisServer: @unchecked Sendable {
         /// an ACL file (`--aclfile`) after a `default` user that may do anything (the
         /// harness's own commands log in as `default`).
         public var aclUsers: [String]?
+        /// Runs a sentinel (`redis-server sentinel.conf --sentinel`) instead of a data server.
+        public var sentinel: Sentinel?
 
         /// Creates options.
         public init(port: Int? = nil, directory: URL? = nil, appendOnly: Bool = false,
@@ -65,6 +67,27 @@ public final class RedisServer: @unchecked Sendable {
             self.certificates = certificates
             self.port = port
             self.authenticatesClients = authenticatesClients
+        }
+    }
+
+    /// A sentinel's settings (``Options/sentinel``): the master it monitors, with fast
+    /// failure detection for tests.
+    public struct Sentinel: Sendable {
+        /// The name the master is monitored under.
+        public var masterName: String
+        /// The master's port on 127.0.0.1.
+        public var masterPort: Int
+        /// Sentinels that must agree the master is down.
+        public var quorum: Int
+        /// Milliseconds without an answer before the master is considered down.
+        public var downAfterMilliseconds: Int
+
+        /// Creates sentinel settings.
+        public init(masterName: String = "mymaster", masterPort: Int, quorum: Int = 2, downAfterMilliseconds: Int = 1000) {
+            self.masterName = masterName
+            self.masterPort = masterPort
+            self.quorum = quorum
+            self.downAfterMilliseconds = downAfterMilliseconds
         }
     }
 
@@ -141,7 +164,19 @@ public final class RedisServer: @unchecked Sendable {
     /// answers PING; its output goes to `output` (by default redis.log in its directory).
     public func start(output: String? = nil) throws {
         precondition(!isRunning, "redis-server on port \(port) runs already")
-        var arguments = [try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
+        var arguments = [try which("redis-server")]
+        if let sentinel = options.sentinel {
+            // Sentinel rewrites its configuration file: written once, kept across restarts.
+            let file = directory.appendingPathComponent("sentinel.conf")
+            if !FileManager.default.fileExists(atPath: file.path) {
+                let name = sentinel.masterName
+                try Data(("sentinel monitor \(name) 127.0.0.1 \(sentinel.masterPort) \(sentinel.quorum)\n"
+                    + "sentinel down-after-milliseconds \(name) \(sentinel.downAfterMilliseconds)\n"
+                    + "sentinel failover-timeout \(name) 5000\n").utf8).write(to: file)
+            }
+            arguments += [file.path, "--sentinel"]
+        }
+        arguments += ["--port", String(port), "--bind", "127.0.0.1",
                          "--dir", directory.path, "--save", "", "--appendonly", options.appendOnly ? "yes" : "no"]
         if !options.rewritesAppendOnlyFile { arguments += ["--auto-aof-rewrite-percentage", "0"] }
         if let tls = options.tls, let tlsPort {

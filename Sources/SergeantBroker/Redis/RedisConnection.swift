@@ -36,7 +36,8 @@ public final class RedisConnection {
         self.node = node
         self.logger = logger
         self.reconnectTimeout = reconnectTimeout
-        transport = node.tls.map { TLSTransport(config: $0) } ?? TCPTransport()
+        let direct: any RedisTransport = node.tls.map { TLSTransport(config: $0) } ?? TCPTransport()
+        transport = node.sentinel.map { SentinelTransport(config: $0, inner: direct, logger: logger) } ?? direct
     }
 
     // MARK: Commands
@@ -79,7 +80,9 @@ public final class RedisConnection {
         let result = try withReconnects(until: deadline) { () throws(BrokerError) in
             let stream = try connected()
             try stream.write(request.bytes)
-            return try replies(commands.count, from: stream)
+            let replies = try replies(commands.count, from: stream)
+            for reply in replies { try checkMaster(reply) }
+            return replies
         }
         try checkPermissions(result) { index in Self.name(of: commands[index]) }
         return result
@@ -167,7 +170,9 @@ public final class RedisConnection {
         let reply = try withReconnects { () throws(BrokerError) in
             let stream = try connected()
             try stream.write(request.bytes)
-            return try reader.next(from: stream)
+            let reply = try reader.next(from: stream)
+            try checkMaster(reply)
+            return reply
         }
         try checkPermission(reply, command: request.firstCommandName, script: script)
         return reply

@@ -4,6 +4,7 @@ extension RedisNode {
     /// The URL forms ``init(url:)`` reads, for messages about a value that is none of them.
     public static let urlForms = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
         + " or rediss://[[USER]:PASSWORD@]HOST[:PORT][/DB][?ca_file=PATH&cert_file=PATH&key_file=PATH&server_name=NAME&verify=no]"
+        + " or redis-sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB]"
 
     /// Parses a node URL; nil when `url` is not one.
     ///
@@ -16,6 +17,10 @@ extension RedisNode {
     ///
     /// User, password and query values may be percent-encoded (`%40` for `@`).
     public init?(url: String) {
+        if url.hasPrefix("redis-sentinel://") {
+            self.init(sentinelURL: url.dropFirst("redis-sentinel://".count))
+            return
+        }
         var tls: RedisTLSConfig?
         var rest: Substring
         if url.hasPrefix("redis://") {
@@ -64,6 +69,28 @@ extension RedisNode {
         guard !rest.isEmpty else { return nil }
         self.init(host: String(rest), port: port, username: username, password: password?.isEmpty == true ? nil : password,
                   database: database, tls: tls)
+    }
+
+    /// `[[user]:password@]host:port[,host:port...]/MASTER_NAME[/database]`, after the scheme.
+    private init?(sentinelURL: Substring) {
+        var rest = sentinelURL
+        var credentials = ""
+        if let at = rest.lastIndex(of: "@") {
+            credentials = String(rest[..<at]) + "@"
+            rest = rest[rest.index(after: at)...]
+        }
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let path = rest[rest.index(after: slash)...].split(separator: "/", omittingEmptySubsequences: false)
+        guard let name = path.first, !name.isEmpty, path.count <= 2 else { return nil }
+        var sentinels: [RedisSentinelConfig.Address] = []
+        for address in rest[..<slash].split(separator: ",") {
+            guard let parsed = RedisNode(url: "redis://" + address) else { return nil }
+            sentinels.append(.init(host: parsed.host, port: address.contains(":") ? parsed.port : 26379))
+        }
+        guard let first = sentinels.first,
+              var node = RedisNode(url: "redis://\(credentials)\(first.host):\(first.port)/\(path.count == 2 ? path[1] : "0")") else { return nil }
+        node.sentinel = RedisSentinelConfig(masterName: String(name), sentinels: sentinels)
+        self = node
     }
 
     /// The TLS settings of a `rediss://` URL's query; nil for an unknown parameter or value.

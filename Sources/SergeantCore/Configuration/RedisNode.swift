@@ -20,20 +20,24 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
     public var database: Int
     /// TLS settings; nil: a plain TCP connection.
     public var tls: RedisTLSConfig?
+    /// The sentinels that know where the master is; nil: ``host`` and ``port`` are the server.
+    /// With sentinels, ``host`` and ``port`` are only where the master was last seen.
+    public var sentinel: RedisSentinelConfig?
 
     /// Creates a node description.
     public init(host: String = "localhost", port: Int = 6379, username: String? = nil, password: String? = nil,
-                database: Int = 0, tls: RedisTLSConfig? = nil) {
+                database: Int = 0, tls: RedisTLSConfig? = nil, sentinel: RedisSentinelConfig? = nil) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.database = database
         self.tls = tls
+        self.sentinel = sentinel
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, port, username, password, database, tls
+        case host, port, username, password, database, tls, sentinel
     }
 
     /// Decodes JSON in which every field is optional (localhost:6379, no user, no password,
@@ -45,9 +49,14 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
                   username: try container.decodeIfPresent(String.self, forKey: .username),
                   password: try container.decodeIfPresent(String.self, forKey: .password),
                   database: try container.decodeIfPresent(Int.self, forKey: .database) ?? 0,
-                  tls: try container.decodeIfPresent(RedisTLSConfig.self, forKey: .tls))
+                  tls: try container.decodeIfPresent(RedisTLSConfig.self, forKey: .tls),
+                  sentinel: try container.decodeIfPresent(RedisSentinelConfig.self, forKey: .sentinel))
     }
 
-    /// `host:port/database`, without the user or the password.
-    public var description: String { "\(host):\(port)/\(database)" }
+    /// `host:port/database` (`sentinel:NAME/database` for a master found by sentinels),
+    /// without the user or the password.
+    public var description: String {
+        if let sentinel { return "sentinel:\(sentinel.masterName)/\(database)" }
+        return "\(host):\(port)/\(database)"
+    }
 }
