@@ -33,6 +33,12 @@ let package = Package(
             path: "Sources/CHiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        /// TLS to Redis (`rediss://`): the project owns the socket, OpenSSL encrypts it.
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .systemLibrary(
             name: "CCompression",
             path: "Sources/CCompression",
@@ -76,6 +82,7 @@ let package = Package(
                 "SergeantCore",
                 "SergeantCompression",
                 "CHiredis",
+                "COpenSSL",
                 "CCompression",
                 "CSQLite",
                 .product(name: "Logging", package: "swift-log"),

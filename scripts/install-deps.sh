@@ -4,6 +4,9 @@ set -euo pipefail
 need=()
 [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
 command -v redis-server >/dev/null || need+=(redis-server)
+# TLS to Redis (rediss://); the tests make their certificates with the openssl command.
+[ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+command -v openssl >/dev/null || need+=(openssl)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 [ -f /usr/include/bzlib.h ] || need+=(libbz2-dev)
 [ -f /usr/include/lzma.h ] || need+=(liblzma-dev)

@@ -8,56 +8,46 @@
 /// }
 /// ```
 ///
-/// Failures a caller may handle on their own are matchable by ``kind``:
+/// Failures a caller may handle on their own are matchable by ``reason`` (``Reason``):
 ///
 /// ```swift
 /// do { try broker.push(tasks: [task], queue: "q") } catch BrokerError.storageFull {
 ///     // nothing was pushed: free space, then push again
 /// } catch {
-///     // error.kind == .storageNotWritable, ...
+///     // error.reason == .storageNotWritable, .authenticationFailed, ...
 /// }
 ///
 /// (Swift 6.3's compiler crashes on a `catch BrokerError.storageFull` under typed throws
-/// that is not followed by a catch-all; `catch let error where error.kind == ...` works.)
+/// that is not followed by a catch-all; `catch let error where error.reason == ...` works.)
 /// ```
 public struct BrokerError: Error, Sendable, CustomStringConvertible {
     /// What failed and why.
     public let message: String
-    /// Which failure it is, for a caller that handles some of them.
-    public let kind: Kind
+    /// What kind of failure it is, for the failures a caller may match on (a TLS handshake,
+    /// a refused login, a missing ACL permission); nil for the others.
+    public let reason: Reason?
 
     /// Creates an error.
-    public init(_ message: String, kind: Kind = .other) {
+    public init(_ message: String, reason: Reason? = nil) {
         self.message = message
-        self.kind = kind
+        self.reason = reason
     }
 
     /// The message.
     public var description: String { message }
 
-    /// The failures a caller can tell apart.
-    public enum Kind: Sendable, Equatable {
-        /// The storage has no room left (a full disk under the local connector's file):
-        /// nothing of the operation was written; free space, then run it again.
-        case storageFull
-        /// The storage cannot be written (a read-only file, directory or file system).
-        case storageNotWritable
-        /// Any other failure.
-        case other
-    }
+    /// ``Reason/storageFull``, as a pattern: `catch BrokerError.storageFull`.
+    public static let storageFull = Reason.storageFull
+    /// ``Reason/storageNotWritable``, as a pattern: `catch BrokerError.storageNotWritable`.
+    public static let storageNotWritable = Reason.storageNotWritable
 
-    /// ``Kind/storageFull``, as a pattern: `catch BrokerError.storageFull`.
-    public static let storageFull = Kind.storageFull
-    /// ``Kind/storageNotWritable``, as a pattern: `catch BrokerError.storageNotWritable`.
-    public static let storageNotWritable = Kind.storageNotWritable
-
-    /// True when `error` is of this kind (`catch BrokerError.storageFull` under typed throws).
-    public static func ~= (kind: Kind, error: BrokerError) -> Bool {
-        error.kind == kind
+    /// True when `error` has this reason (`catch BrokerError.storageFull` under typed throws).
+    public static func ~= (reason: Reason, error: BrokerError) -> Bool {
+        error.reason == reason
     }
 }
 
-/// True when `error` is a ``BrokerError`` of this kind (`catch BrokerError.storageFull`).
-public func ~= (kind: BrokerError.Kind, error: any Error) -> Bool {
-    (error as? BrokerError)?.kind == kind
+/// True when `error` is a ``BrokerError`` with this reason (`catch BrokerError.storageFull`).
+public func ~= (reason: BrokerError.Reason, error: any Error) -> Bool {
+    (error as? BrokerError)?.reason == reason
 }

@@ -79,8 +79,8 @@ public final class SergeantClient: Sendable {
     public let options: Options
     let thread: BrokerThread
 
-    /// A client of the broker `url` names: `redis://[:PASSWORD@]HOST[:PORT][/DB]` (as
-    /// `--redis`) or `sqlite:///path/to/file.sqlite3` (the local connector).
+    /// A client of the broker `url` names: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`,
+    /// `rediss://…` for TLS (as `--redis`) or `sqlite:///path/to/file.sqlite3` (the local connector).
     public convenience init(url: String, options: Options = Options()) throws(SergeantClientError) {
         try self.init(location: Self.location(url: url), options: options)
     }
@@ -116,9 +116,9 @@ public final class SergeantClient: Sendable {
 
     /// The location a URL names.
     public static func location(url: String) throws(SergeantClientError) -> Location {
-        if url.hasPrefix("redis://") {
+        if url.hasPrefix("redis://") || url.hasPrefix("rediss://") {
             guard let node = RedisNode(url: url) else {
-                throw .invalidURL("'\(url)' is not redis://[:PASSWORD@]HOST[:PORT][/DB]")
+                throw .invalidURL("'\(url)' is not \(RedisNode.urlForms)")
             }
             return .redis([node])
         }
@@ -127,7 +127,7 @@ public final class SergeantClient: Sendable {
             guard path.hasPrefix("/") else { throw .invalidURL("'\(url)' needs an absolute path: \(scheme)/path/to/file.sqlite3") }
             return .local(filePath: path)
         }
-        throw .invalidURL("'\(url)' is neither redis://[:PASSWORD@]HOST[:PORT][/DB] nor sqlite:///path/to/file.sqlite3")
+        throw .invalidURL("'\(url)' is neither \(RedisNode.urlForms) nor sqlite:///path/to/file.sqlite3")
     }
 
     /// The handle of queue `name` (a worker's `name`).

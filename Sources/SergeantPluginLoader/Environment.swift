@@ -47,5 +47,5 @@ public struct RedisURLError: Error, Sendable, CustomStringConvertible {
     public init() {}
 
     /// What is expected.
-    public var description: String { "--redis/SERGEANT_REDIS is not a redis URL like redis://localhost:6379/0" }
+    public var description: String { "--redis/SERGEANT_REDIS is not a redis URL like redis://localhost:6379/0: use \(RedisNode.urlForms)" }
 }

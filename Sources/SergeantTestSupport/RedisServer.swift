@@ -26,12 +26,23 @@ public final class RedisServer: @unchecked Sendable {
         /// More `redis-server` arguments, after the others (so they win): for example
         /// `["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"]` or `["--save", "60 1"]`.
         public var extraArguments: [String]
+        /// Also listens with TLS (`--tls-port`) on ``RedisServer/tlsPort``, with these
+        /// certificates; the plain port stays open.
+        public var tls: TLS?
+        /// ACL users, one `user NAME on >PASSWORD ~KEYS +@CATEGORY` rule line each, written to
+        /// an ACL file (`--aclfile`) after a `default` user that may do anything (the
+        /// harness's own commands log in as `default`).
+        public var aclUsers: [String]?
+        /// Runs a sentinel (`redis-server sentinel.conf --sentinel`) instead of a data server.
+        public var sentinel: Sentinel?
 
         /// Creates options.
         public init(port: Int? = nil, directory: URL? = nil, appendOnly: Bool = false,
                     rewritesAppendOnlyFile: Bool = true, startTimeout: Double = 10, ownProcessGroup: Bool = false,
-                    extraArguments: [String] = []) {
+                    extraArguments: [String] = [], tls: TLS? = nil, aclUsers: [String]? = nil) {
             self.extraArguments = extraArguments
+            self.tls = tls
+            self.aclUsers = aclUsers
             self.port = port
             self.directory = directory
             self.appendOnly = appendOnly
@@ -41,8 +52,49 @@ public final class RedisServer: @unchecked Sendable {
         }
     }
 
+    /// TLS settings of a server (``Options/tls``).
+    public struct TLS: Sendable {
+        /// The server's certificate and key, and the CA that clients must present
+        /// certificates of.
+        public var certificates: TestCertificates
+        /// The TLS port; nil: a free one.
+        public var port: Int?
+        /// Requires clients to present a certificate (`--tls-auth-clients yes`).
+        public var authenticatesClients: Bool
+
+        /// Creates TLS settings.
+        public init(certificates: TestCertificates, port: Int? = nil, authenticatesClients: Bool = false) {
+            self.certificates = certificates
+            self.port = port
+            self.authenticatesClients = authenticatesClients
+        }
+    }
+
+    /// A sentinel's settings (``Options/sentinel``): the master it monitors, with fast
+    /// failure detection for tests.
+    public struct Sentinel: Sendable {
+        /// The name the master is monitored under.
+        public var masterName: String
+        /// The master's port on 127.0.0.1.
+        public var masterPort: Int
+        /// Sentinels that must agree the master is down.
+        public var quorum: Int
+        /// Milliseconds without an answer before the master is considered down.
+        public var downAfterMilliseconds: Int
+
+        /// Creates sentinel settings.
+        public init(masterName: String = "mymaster", masterPort: Int, quorum: Int = 2, downAfterMilliseconds: Int = 1000) {
+            self.masterName = masterName
+            self.masterPort = masterPort
+            self.quorum = quorum
+            self.downAfterMilliseconds = downAfterMilliseconds
+        }
+    }
+
     /// The port it listens on.
     public let port: Int
+    /// The port it listens on with TLS, when ``Options/tls`` is set.
+    public let tlsPort: Int?
     /// Its data directory.
     public let directory: URL
     private let options: Options
@@ -59,6 +111,11 @@ public final class RedisServer: @unchecked Sendable {
     public init(options: Options, output: String? = nil) throws {
         let port = try options.port ?? freePort()
         self.port = port
+        var tlsPort: Int?
+        if let tls = options.tls {
+            tlsPort = try tls.port ?? freePort(other: port)
+        }
+        self.tlsPort = tlsPort
         self.options = options
         ownsDirectory = options.directory == nil
         directory = options.directory
@@ -78,6 +135,21 @@ public final class RedisServer: @unchecked Sendable {
     /// The node description.
     public var node: RedisNode { RedisNode(host: "127.0.0.1", port: port) }
 
+    /// `rediss://HOST:TLSPORT/0?ca_file=CA` of a server with ``Options/tls``, verifying with
+    /// the test CA (`localhost` and `127.0.0.1` are the names its certificate carries).
+    public func tlsURL(host: String = "localhost") -> String {
+        guard let tlsPort, let tls = options.tls else { preconditionFailure("redis-server on port \(port) has no TLS port") }
+        return "rediss://\(host):\(tlsPort)/0?ca_file=\(tls.certificates.path("ca.crt"))"
+    }
+
+    /// The node of ``tlsURL(host:)``, with `tls` changed by `adjust` (a wrong CA, a client
+    /// certificate).
+    public func tlsNode(host: String = "localhost", _ adjust: (inout RedisTLSConfig) -> Void = { _ in }) -> RedisNode {
+        var node = RedisNode(url: tlsURL(host: host))!
+        adjust(&node.tls!)
+        return node
+    }
+
     /// The server process's id while it runs.
     public var pid: pid_t? { isRunning ? process?.pid : nil }
 
@@ -92,9 +164,32 @@ public final class RedisServer: @unchecked Sendable {
     /// answers PING; its output goes to `output` (by default redis.log in its directory).
     public func start(output: String? = nil) throws {
         precondition(!isRunning, "redis-server on port \(port) runs already")
-        var arguments = [try which("redis-server"), "--port", String(port), "--bind", "127.0.0.1",
+        var arguments = [try which("redis-server")]
+        if let sentinel = options.sentinel {
+            // Sentinel rewrites its configuration file: written once, kept across restarts.
+            let file = directory.appendingPathComponent("sentinel.conf")
+            if !FileManager.default.fileExists(atPath: file.path) {
+                let name = sentinel.masterName
+                try Data(("sentinel monitor \(name) 127.0.0.1 \(sentinel.masterPort) \(sentinel.quorum)\n"
+                    + "sentinel down-after-milliseconds \(name) \(sentinel.downAfterMilliseconds)\n"
+                    + "sentinel failover-timeout \(name) 5000\n").utf8).write(to: file)
+            }
+            arguments += [file.path, "--sentinel"]
+        }
+        arguments += ["--port", String(port), "--bind", "127.0.0.1",
                          "--dir", directory.path, "--save", "", "--appendonly", options.appendOnly ? "yes" : "no"]
         if !options.rewritesAppendOnlyFile { arguments += ["--auto-aof-rewrite-percentage", "0"] }
+        if let tls = options.tls, let tlsPort {
+            arguments += ["--tls-port", String(tlsPort), "--tls-cert-file", tls.certificates.path("server.crt"),
+                          "--tls-key-file", tls.certificates.path("server.key"), "--tls-ca-cert-file", tls.certificates.path("ca.crt"),
+                          "--tls-auth-clients", tls.authenticatesClients ? "yes" : "no"]
+        }
+        if let users = options.aclUsers {
+            let file = directory.appendingPathComponent("users.acl")
+            let lines = ["user default on nopass ~* &* +@all"] + users
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+            arguments += ["--aclfile", file.path]
+        }
         let process = try ChildProcess(arguments + ["--loglevel", "warning"] + options.extraArguments,
                                    output: output ?? directory.appendingPathComponent("redis.log").path,
                                    processGroup: options.ownProcessGroup)
@@ -129,9 +224,11 @@ public final class RedisServer: @unchecked Sendable {
         process.wait()
     }
 
-    /// True when the server answers PING.
+    /// True when the server answers PING (or says it wants a password first).
     public func ping() -> Bool {
-        (try? command("PING")) == "+PONG"
+        // A server that wants a password (`--requirepass`) answers too.
+        guard let reply = try? command("PING") else { return false }
+        return reply == "+PONG" || reply.hasPrefix("-NOAUTH")
     }
 
     /// Sends one inline command and returns the first reply line (tests only).
@@ -166,6 +263,15 @@ public struct SupportError: Error, CustomStringConvertible {
     public let description: String
     /// Creates an error.
     public init(_ description: String) { self.description = description }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now, other than `other`.
+func freePort(other: Int) throws -> Int {
+    for _ in 0..<20 {
+        let port = try freePort()
+        if port != other { return port }
+    }
+    throw SupportError("cannot find a second free port")
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.

@@ -15,6 +15,8 @@ final class Bench {
     let redis: BenchRedis
     /// The second node of the two-node scaling rows, started when they run.
     private(set) var secondRedis: BenchRedis?
+    /// The redis-server of the TLS rows (plain and TLS ports), started when they run.
+    var tlsRedis: BenchRedis?
     let hostPath: String
     let pushPath: String
     let workerPath: String
@@ -226,14 +228,16 @@ final class Bench {
     }
 
     func consumeThis(perTransaction: Int, compressor: String, atLeastOnce: Bool, pinned: Bool,
-                     workers: Int = 1, threads: Int = 1, nodes: [BenchRedis]? = nil) throws -> Sample {
+                     workers: Int = 1, threads: Int = 1, nodes: [BenchRedis]? = nil, redisURL: String? = nil) throws -> Sample {
         let nodes = nodes ?? [redis]
         try prepare(pinned: pinned, nodes: nodes)
         try fillThis(compressor: compressor, nodes: nodes, tasks: options.tasks)
         let report = ReportFile()
-        let host = try startHost(workers: workers, environment: pluginEnvironment(
-            nodes: nodes, perTransaction: perTransaction, compressor: compressor, atLeastOnce: atLeastOnce,
-            threads: threads, report: report.path), pinned: pinned)
+        var environment = pluginEnvironment(nodes: nodes, perTransaction: perTransaction, compressor: compressor,
+                                            atLeastOnce: atLeastOnce, threads: threads, report: report.path)
+        // The plugin's nodes replaced (--redis's variable): a rediss:// URL for the TLS rows.
+        if let redisURL { environment["SERGEANT_REDIS"] = redisURL }
+        let host = try startHost(workers: workers, environment: environment, pinned: pinned)
         defer { host.stop() }
         return try waitForTotals(report, process: host)
     }

@@ -126,8 +126,8 @@ struct RunBench: ParsableCommand {
     @Option(help: "Tasks of the callgrind run subtracted from it (its start-up).")
     var callgrindBaseline = 1_000
 
-    @Option(help: "Sections to run, comma separated: main, scaling, startup, latency, local.")
-    var sections = "main,scaling,startup,latency,local"
+    @Option(help: "Sections to run, comma separated: main, scaling, tls, startup, latency, local.")
+    var sections = "main,scaling,tls,startup,latency,local"
 
     @Option(help: "Write the results as CSV here too.")
     var csv: String?
@@ -170,6 +170,11 @@ struct RunBench: ParsableCommand {
             let scaling = try bench.scalingRows()
             failed = runInterleaved(scaling, runs: scalingRuns, title: "scaling rows") || failed
             rows += scaling
+        }
+        if wanted.contains("tls") {
+            let tls = try bench.tlsRows()
+            failed = runInterleaved(tls, runs: runs, title: "tls rows") || failed
+            rows += tls
         }
         var extras: [Extra] = []
         if wanted.contains("startup") {

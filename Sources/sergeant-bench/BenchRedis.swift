@@ -12,8 +12,9 @@ final class BenchRedis {
     let server: RedisServer
     let connection: RedisConnection
 
-    init(logger: Logger) throws {
-        server = try RedisServer(options: RedisServer.Options(ownProcessGroup: true))
+    /// Starts the server; with `tls`, it also listens with TLS (``RedisServer/tlsPort``).
+    init(logger: Logger, tls: TestCertificates? = nil) throws {
+        server = try RedisServer(options: RedisServer.Options(ownProcessGroup: true, tls: tls.map { RedisServer.TLS(certificates: $0) }))
         if let pid = server.pid { LiveGroups.add(pid) }
         connection = RedisConnection(node: server.node, logger: logger, reconnectTimeout: 30)
     }

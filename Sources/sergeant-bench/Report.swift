@@ -149,6 +149,15 @@ struct Report {
                 + "(and share them with redis-server); x Python and of limit: ratios of medians against the main rows above")
             for row in scaling { lines.append(line("  " + pad(row.system.rawValue, 9) + row.detail, row, peers: peers, counted: counted)) }
         }
+        let tls = rows.filter { $0.section == "tls" }
+        if !tls.isEmpty {
+            lines.append("")
+            lines.append("tls: consume, at-least-once, msgpack, unpinned, plain TCP and TLS (rediss://, TLS 1.3, verified) to the ports "
+                + "of one redis-server, interleaved; x Python: ratios of medians against the main rows above")
+            for row in tls {
+                lines.append(line("  " + pad(row.system.rawValue, 8) + "\(row.kind.rawValue), \(row.detail)", row, peers: peers, counted: counted))
+            }
+        }
         if !extras.isEmpty {
             lines.append("")
             lines.append("start-up and latency (ms)")

@@ -103,6 +103,7 @@ final class Row {
         if section == "scaling" { return "\(system.rawValue) \(detail)" }
         var words = [kind.rawValue, system.rawValue]
         if system == .limit || system.isPeer { words.append(detail) } else { words.append(encoding) }
+        if section == "tls" { words.append(detail) }
         if let atLeastOnce { words.append(atLeastOnce ? "at-least-once" : "at-most-once") }
         return words.joined(separator: " | ")
     }

@@ -62,7 +62,7 @@ struct SergeantHostCommand: ParsableCommand {
     var maxWorkerMemoryUsage: Int?
 
     @Option(name: .customLong("redis"),
-            help: ArgumentHelp("Use this Redis instead of the plugin's connector: redis://[:PASSWORD@]HOST:PORT/DB.",
+            help: ArgumentHelp("Use this Redis instead of the plugin's connector: redis://[[USER]:PASSWORD@]HOST:PORT/DB, rediss://... for TLS.",
                                discussion: "Also read from the SERGEANT_REDIS environment variable, which keeps a password out of `ps`."))
     var redis: String?
 

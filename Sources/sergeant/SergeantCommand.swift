@@ -33,7 +33,7 @@ struct WorkerOptions: ParsableArguments {
     var taskName: String?
 
     @Option(name: .customLong("redis"),
-            help: "Use this Redis instead of the plugin's connector: redis://[:PASSWORD@]HOST:PORT/DB (or env SERGEANT_REDIS).")
+            help: "Use this Redis instead of the plugin's connector: redis://[[USER]:PASSWORD@]HOST:PORT/DB, rediss://... for TLS (or env SERGEANT_REDIS).")
     var redis: String?
 
     @Option(name: .customLong("retry-for"),

@@ -48,11 +48,11 @@ final class LocalConnectorLimitsTests: XCTestCase {
 
     /// Runs `body`; the error it threw when it is a ``BrokerError`` of `kind`, nil when it
     /// succeeded (any other error is thrown).
-    func failure(of kind: BrokerError.Kind, _ body: () throws -> Void) throws -> BrokerError? {
+    func failure(of kind: BrokerError.Reason, _ body: () throws -> Void) throws -> BrokerError? {
         do {
             try body()
             return nil
-        } catch let error as BrokerError where error.kind == kind {
+        } catch let error as BrokerError where error.reason == kind {
             return error
         }
     }
@@ -77,7 +77,7 @@ final class LocalConnectorLimitsTests: XCTestCase {
             next += 25
         }
         let error = try XCTUnwrap(full, "the disk never filled")
-        XCTAssertEqual(error.kind, .storageFull)
+        XCTAssertEqual(error.reason, .storageFull)
         XCTAssertTrue(error.message.contains("push to q failed"), error.message)
         XCTAssertTrue(error.message.contains("the disk is full where \(filePath) is"), error.message)
         XCTAssertTrue(error.message.contains("nothing of it was written"), error.message)

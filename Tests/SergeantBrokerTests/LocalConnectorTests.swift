@@ -141,7 +141,7 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
         chmod(path, 0o444)
         XCTAssertThrowsError(try LocalConnector(filePath: path).push(queue: "q", items: [[1]], priority: .normal, consumableFrom: nil)) { error in
             XCTAssertTrue("\(error)".contains("not writable"), "\(error)")
-            XCTAssertEqual((error as? BrokerError)?.kind, .storageNotWritable)
+            XCTAssertEqual((error as? BrokerError)?.reason, .storageNotWritable)
         }
     }
 

@@ -235,7 +235,7 @@ final class LocalDatabase {
     private static func describe(_ failure: LocalFailure, path: String, busyTimeout: Double, doing what: String) -> BrokerError {
         let detail = failure.message
         let problem: String
-        var kind = BrokerError.Kind.other
+        var kind: BrokerError.Reason? = nil
         // Nothing of a failed transaction stays: SQLite rolls it back (or this connection does).
         let nothingWritten = "nothing of it was written (no task is lost or half-written)"
         let primary = failure.code & 0xff
@@ -273,7 +273,7 @@ final class LocalDatabase {
                 problem = "SQLite error on \(path): \(detail) (code \(failure.code))"
             }
         }
-        return BrokerError("\(what) failed: \(problem)", kind: kind)
+        return BrokerError("\(what) failed: \(problem)", reason: kind)
     }
 
     /// Why `path` cannot be opened, when the file system says so.

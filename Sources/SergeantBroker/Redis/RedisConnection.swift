@@ -12,9 +12,10 @@ public final class RedisConnection {
     public let node: RedisNode
     /// How long to keep trying to reconnect before a command fails.
     public var reconnectTimeout: Double
-    /// How the connection reaches ``node``: ``TCPTransport`` unless a test put another here.
-    /// A new transport takes effect from the next connection: the current one is closed.
-    var transport: any RedisTransport = TCPTransport() {
+    /// How the connection reaches ``node``: ``TLSTransport`` for a node with
+    /// ``RedisNode/tls``, else ``TCPTransport``, unless a test put another here. A new
+    /// transport takes effect from the next connection: the current one is closed.
+    var transport: any RedisTransport {
         didSet { disconnect() }
     }
     private var stream: (any RedisStream)?
@@ -39,6 +40,8 @@ public final class RedisConnection {
         self.node = node
         self.logger = logger
         self.reconnectTimeout = reconnectTimeout
+        let direct: any RedisTransport = node.tls.map { TLSTransport(config: $0) } ?? TCPTransport()
+        transport = node.sentinel.map { SentinelTransport(config: $0, inner: direct, logger: logger) } ?? direct
     }
 
     // MARK: Commands
@@ -78,11 +81,15 @@ public final class RedisConnection {
         request.reset()
         for arguments in commands { request.append(arguments) }
         defer { request.trim() }
-        return try withReconnects(until: deadline) { () throws(BrokerError) in
+        let result = try withReconnects(until: deadline) { () throws(BrokerError) in
             let stream = try connected()
             try dropReplies(try write(stream), from: stream)
-            return try replies(commands.count, from: stream)
+            let replies = try replies(commands.count, from: stream)
+            for reply in replies { try checkMaster(reply) }
+            return replies
         }
+        try checkPermissions(result) { index in Self.name(of: commands[index]) }
+        return result
     }
 
     /// Like ``pipeline(_:)``, but never sends the commands twice: for commands that must not
@@ -114,14 +121,18 @@ public final class RedisConnection {
             dropped = try write(stream)
             return stream
         }
+        let replies: [RedisReply]
         do throws(BrokerError) {
             try dropReplies(dropped, from: stream)
-            return try replies(commands, from: stream)
+            replies = try self.replies(commands, from: stream)
         } catch {
             logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
             disconnect()
             return nil
         }
+        // A transaction with a refused command is aborted (EXECABORT): nothing ran.
+        try checkPermissions(replies) { _ in "multi" }
+        return replies
     }
 
     /// Runs a Lua script with EVALSHA (loading it once per connection), so its text is not
@@ -146,7 +157,7 @@ public final class RedisConnection {
             request.add(String(keys.count))
             for key in keys { request.add(key) }
             for argument in arguments { request.add(argument) }
-            let reply = try roundTrip()
+            let reply = try roundTrip(script: script)
             if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
                 scripts[id] = nil
                 continue
@@ -203,14 +214,23 @@ public final class RedisConnection {
     // MARK: Round trips
 
     /// Sends the one command in ``request`` and reads its reply (reconnecting and resending
-    /// after a failure).
-    private func roundTrip() throws(BrokerError) -> RedisReply {
+    /// after a failure). An ACL refusal throws (``checkPermission(_:command:script:)``).
+    private func roundTrip(script: LuaScript? = nil) throws(BrokerError) -> RedisReply {
         defer { request.trim() }
-        return try withReconnects { () throws(BrokerError) in
+        let reply = try withReconnects { () throws(BrokerError) in
             let stream = try connected()
             try dropReplies(try write(stream), from: stream)
-            return try reader.next(from: stream)
+            let reply = try reader.next(from: stream)
+            try checkMaster(reply)
+            return reply
         }
+        try checkPermission(reply, command: request.firstCommandName, script: script)
+        return reply
+    }
+
+    /// The lower-case name of a command given as its arguments.
+    static func name(of arguments: [[UInt8]]) -> String {
+        arguments.first.map { String(decoding: $0, as: UTF8.self).lowercased() } ?? "?"
     }
 
     /// Reads the replies of `count` commands.
@@ -230,15 +250,20 @@ public final class RedisConnection {
         var attempt = 0
         while true {
             attempt += 1
+            var lastReason: BrokerError.Reason?
             do {
                 return try body()
             } catch {
-                lastError = error.message
                 disconnect()
+                // A TLS or login failure would only repeat itself.
+                if error.isPermanent { throw error }
+                lastError = error.message
+                lastReason = error.reason
             }
             if MonotonicClock.now + delay > deadline {
                 throw BrokerError("redis \(node) is unreachable: \(lastError); gave up after \(attempt) attempts"
-                    + " in \(Int(reconnectTimeout)) s. Check that redis-server runs there (or pass --redis redis://HOST:PORT/DB)")
+                    + " in \(Int(reconnectTimeout)) s. Check that redis-server runs there (or pass --redis redis://HOST:PORT/DB)",
+                    reason: lastReason)
             }
             logger.warning("redis \(node): \(lastError); reconnecting in \(Int(delay * 1000)) ms (attempt \(attempt), giving up in \(Int((deadline - MonotonicClock.now).rounded(.up))) s)")
             pause(seconds: delay * Double.random(in: 0.8...1.2))
@@ -256,23 +281,56 @@ public final class RedisConnection {
         self.stream = stream
         // Its own buffer: `request` may hold the commands waiting for this connection.
         var setup = RequestBuffer()
-        if let password = node.password { setup.append(["AUTH", password]) }
+        let authenticates = node.username != nil || node.password != nil
+        if let username = node.username {
+            setup.append(["AUTH", username, node.password ?? ""])
+        } else if let password = node.password {
+            setup.append(["AUTH", password])
+        }
         if node.database != 0 { setup.append(["SELECT", String(node.database)]) }
         let setupCommands = setup.commands
         for command in RedisServerCheck.commands { setup.append(command) }
-        try stream.write(setup.bytes)
-        let replies = try replies(setup.commands, from: stream)
-        for reply in replies.prefix(setupCommands) {
-            if case .error(let message) = reply {
+        let replies: [RedisReply]
+        do throws(BrokerError) {
+            try stream.write(setup.bytes)
+            replies = try self.replies(setup.commands, from: stream)
+        } catch {
+            throw setupFailure(error)
+        }
+        for (index, reply) in replies.enumerated() {
+            guard case .error(let message) = reply else { continue }
+            if index < setupCommands || message.hasPrefix("NOAUTH") {
                 disconnect()
-                // Never echo the password: only the server's answer.
-                throw BrokerError("redis \(node) refused the connection setup (AUTH/SELECT): \(message)")
+                throw setupRefusal(message, authenticating: authenticates && index == 0)
             }
         }
         let check = RedisServerCheck(replies: replies.dropFirst(setupCommands))
         check.log(node: node, previous: serverCheck, to: logger)
         serverCheck = check
         return stream
+    }
+
+    /// The error of a stream that failed in the connection's setup: a plain connection that
+    /// the server closed at once is what a TLS port does to a plain client.
+    private func setupFailure(_ error: BrokerError) -> BrokerError {
+        guard node.tls == nil, !error.message.hasPrefix("timed out") else { return error }
+        return BrokerError("\(error.message) before answering the connection setup. If \(node.host):\(node.port) is a TLS"
+            + " port (tls-port), connect with rediss://", reason: .closedDuringSetup)
+    }
+
+    /// The error of a setup command that the server refused with `message`. Never echoes the
+    /// password: only the server's answer.
+    private func setupRefusal(_ message: String, authenticating: Bool) -> BrokerError {
+        if message.hasPrefix("NOAUTH") {
+            return BrokerError("redis \(node) wants a password (\(message)): give one in the URL"
+                + " (redis://[USER]:PASSWORD@HOST) or the node's password", reason: .authenticationRequired)
+        }
+        if authenticating && (message.hasPrefix("WRONGPASS") || message.contains("invalid password")
+                              || message.contains("invalid username-password")) {
+            return BrokerError("redis \(node) refused the login of user '\(node.username ?? "default")' (\(message)):"
+                + " check the user name and password, and that the user is on (ACL LIST)", reason: .authenticationFailed)
+        }
+        return BrokerError("redis \(node) refused the connection setup (AUTH/SELECT): \(message)")
     }
 
     /// Closes the stream (if any); the next command connects again.

@@ -1,0 +1,140 @@
+// MARK: - RedisNode from a URL
+
+extension RedisNode {
+    /// The URL forms ``init(url:)`` reads, for messages about a value that is none of them.
+    public static let urlForms = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
+        + " or rediss://[[USER]:PASSWORD@]HOST[:PORT][/DB][?ca_file=PATH&cert_file=PATH&key_file=PATH&server_name=NAME&verify=no]"
+        + " or redis-sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB]"
+
+    /// Parses a node URL; nil when `url` is not one.
+    ///
+    /// - `redis://[[user]:password@]host[:port][/database]`: plain TCP. With a user, the
+    ///   connection logs in with `AUTH user password` (an ACL user); with `:password` alone,
+    ///   `AUTH password`; `password@` without a colon is a password too.
+    /// - `rediss://…`: the same over TLS, verifying the server against the system's CAs. Query
+    ///   parameters set the rest of ``RedisTLSConfig``: `ca_file`, `cert_file`, `key_file`,
+    ///   `server_name` and `verify` (`yes`/`no`).
+    ///
+    /// User, password and query values may be percent-encoded (`%40` for `@`).
+    public init?(url: String) {
+        if url.hasPrefix("redis-sentinel://") {
+            self.init(sentinelURL: url.dropFirst("redis-sentinel://".count))
+            return
+        }
+        var tls: RedisTLSConfig?
+        var rest: Substring
+        if url.hasPrefix("redis://") {
+            rest = url.dropFirst("redis://".count)
+        } else if url.hasPrefix("rediss://") {
+            rest = url.dropFirst("rediss://".count)
+            tls = RedisTLSConfig()
+        } else {
+            return nil
+        }
+        if let question = rest.firstIndex(of: "?") {
+            guard tls != nil, let parsed = Self.tlsConfig(query: rest[rest.index(after: question)...]) else { return nil }
+            tls = parsed
+            rest = rest[..<question]
+        }
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            if let colon = credentials.firstIndex(of: ":") {
+                guard let user = Self.percentDecoded(credentials[..<colon]),
+                      let secret = Self.percentDecoded(credentials[credentials.index(after: colon)...]) else { return nil }
+                username = user.isEmpty ? nil : user
+                password = secret
+            } else {
+                guard let secret = Self.percentDecoded(credentials) else { return nil }
+                password = secret
+            }
+            rest = rest[rest.index(after: at)...]
+        }
+        var database = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            if !path.isEmpty {
+                guard let number = Int(path), number >= 0 else { return nil }
+                database = number
+            }
+            rest = rest[..<slash]
+        }
+        var port = 6379
+        if let colon = rest.lastIndex(of: ":") {
+            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+            port = number
+            rest = rest[..<colon]
+        }
+        guard !rest.isEmpty else { return nil }
+        self.init(host: String(rest), port: port, username: username, password: password?.isEmpty == true ? nil : password,
+                  database: database, tls: tls)
+    }
+
+    /// `[[user]:password@]host:port[,host:port...]/MASTER_NAME[/database]`, after the scheme.
+    private init?(sentinelURL: Substring) {
+        var rest = sentinelURL
+        var credentials = ""
+        if let at = rest.lastIndex(of: "@") {
+            credentials = String(rest[..<at]) + "@"
+            rest = rest[rest.index(after: at)...]
+        }
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let path = rest[rest.index(after: slash)...].split(separator: "/", omittingEmptySubsequences: false)
+        guard let name = path.first, !name.isEmpty, path.count <= 2 else { return nil }
+        var sentinels: [RedisSentinelConfig.Address] = []
+        for address in rest[..<slash].split(separator: ",") {
+            guard let parsed = RedisNode(url: "redis://" + address) else { return nil }
+            sentinels.append(.init(host: parsed.host, port: address.contains(":") ? parsed.port : 26379))
+        }
+        guard let first = sentinels.first,
+              var node = RedisNode(url: "redis://\(credentials)\(first.host):\(first.port)/\(path.count == 2 ? path[1] : "0")") else { return nil }
+        node.sentinel = RedisSentinelConfig(masterName: String(name), sentinels: sentinels)
+        self = node
+    }
+
+    /// The TLS settings of a `rediss://` URL's query; nil for an unknown parameter or value.
+    private static func tlsConfig(query: Substring) -> RedisTLSConfig? {
+        var config = RedisTLSConfig()
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let value = percentDecoded(parts[1]), !value.isEmpty else { return nil }
+            switch parts[0] {
+            case "ca_file": config.caFile = value
+            case "cert_file": config.certificateFile = value
+            case "key_file": config.keyFile = value
+            case "server_name": config.serverName = value
+            case "verify":
+                switch value.lowercased() {
+                case "yes", "true", "1": config.verify = true
+                case "no", "false", "0": config.verify = false
+                default: return nil
+                }
+            default: return nil
+            }
+        }
+        return config
+    }
+
+    /// `text` with `%XX` escapes decoded; nil for a broken escape or bytes that are not UTF-8.
+    private static func percentDecoded(_ text: Substring) -> String? {
+        guard text.contains("%") else { return String(text) }
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
