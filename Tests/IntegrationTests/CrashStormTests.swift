@@ -92,6 +92,13 @@ final class CrashStormTests: XCTestCase {
         let waits = delays(output)
         XCTAssertEqual(waits.count, deaths, "every death was backed off")
         XCTAssertGreaterThanOrEqual(waits.filter { $0 == maxDelay }.count, deaths - 8 * workers, "respawns wait the cap")
+        // The first 3 crashes of each failure series have a Swift backtrace, the rest none.
+        let backtraces = output.components(separatedBy: "*** Signal 6: Backtracing").count - 1
+        let series = workers + output.components(separatedBy: "respawn backoff is reset").count - 1
+        print("crash storm: \(backtraces) Swift backtraces in \(series) failure series")
+        XCTAssertGreaterThanOrEqual(backtraces, 3, "the first crashes are diagnosed")
+        XCTAssertLessThanOrEqual(backtraces, 3 * series, "then a slot's workers crash without a backtrace")
+        XCTAssertTrue(output.contains("its next workers crash without a Swift backtrace"), "and the log says so")
         XCTAssertLessThan(cpu / wall, 1.5, "the storm's CPU stays bounded")
     }
 

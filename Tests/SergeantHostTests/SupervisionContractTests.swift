@@ -28,5 +28,11 @@ final class SupervisionContractTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("SERGEANT_READY_SIGNAL=HUP is not a signal number"), "\(error)")
         }
         XCTAssertGreaterThan(WorkerReadiness.signal, 32, "a real-time signal, queued per sender")
+        var quiet = WorkerLaunch(modulePath: "m.so", className: "W")
+        quiet.crashBacktraces = false
+        XCTAssertEqual(quiet.environment(inheriting: ["PATH=/bin"]), ["PATH=/bin", "SWIFT_BACKTRACE=enable=no"])
+        XCTAssertEqual(quiet.environment(inheriting: ["SWIFT_BACKTRACE=enable=yes"]), ["SWIFT_BACKTRACE=enable=yes"],
+                       "a SWIFT_BACKTRACE of the operator's wins")
+        XCTAssertEqual(WorkerLaunch(modulePath: "m.so", className: "W").environment(inheriting: []), [])
     }
 }

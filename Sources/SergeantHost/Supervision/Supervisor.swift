@@ -123,6 +123,9 @@ public final class Supervisor {
 
     // MARK: Children
 
+    /// Failures in a row of a slot after which its workers crash without a Swift backtrace.
+    static let backtracedFailures = 3
+
     /// Starts a worker; `predecessor` is the id of the worker it replaces, whose in-flight
     /// tasks it returns to the queue before pulling any; `failures` is its slot's count.
     @discardableResult
@@ -133,6 +136,7 @@ public final class Supervisor {
         launch.workerID = id
         launch.predecessorID = predecessor
         launch.readySignal = WorkerReadiness.signal
+        launch.crashBacktraces = failures < Self.backtracedFailures
         let pid: pid_t
         do {
             pid = try start(launch)
@@ -213,6 +217,12 @@ public final class Supervisor {
         let failed = response == .respawnAfterFailure
         let failures = failed ? child.failures + 1 : child.failures
         let delay = failed ? options.backoff.delay(afterFailures: failures) : 0
+        if failed && failures == Self.backtracedFailures {
+            logger.warning("""
+                worker slot failed \(failures) times in a row: its next workers crash without a Swift backtrace (the first \
+                ones are above) until one runs \(format(options.backoff.resetAfter)) s; set SWIFT_BACKTRACE to choose yourself
+                """, metadata: ["worker_pid": "\(pid)", "failures": "\(failures)"])
+        }
         if delay > 0 {
             // Metadata for log shippers; the message says it to a human.
             logger.warning(

@@ -45,6 +45,11 @@ public struct WorkerLaunch: Sendable, Equatable {
     /// ``WorkerExitCode`` of the reason it does not): the step a rolling restart runs before
     /// it replaces any worker (`--check`).
     public var checkOnly = false
+    /// False starts the worker with the Swift runtime's crash backtraces off
+    /// (`SWIFT_BACKTRACE=enable=no`), unless the inherited environment sets `SWIFT_BACKTRACE`
+    /// itself: the supervisor's choice for a slot whose workers keep crashing, where each
+    /// backtrace costs about 80 ms of CPU and the first ones already told the story.
+    public var crashBacktraces = true
 
     static let workerIDVariable = "SERGEANT_WORKER_ID"
     static let predecessorVariable = "SERGEANT_RECOVER_ID"
@@ -52,6 +57,7 @@ public struct WorkerLaunch: Sendable, Equatable {
     static let reconnectVariable = "SERGEANT_RECONNECT_TIMEOUT"
     static let logFormatVariable = "SERGEANT_LOG_FORMAT"
     static let readySignalVariable = "SERGEANT_READY_SIGNAL"
+    static let backtraceVariable = "SWIFT_BACKTRACE"
     static let variables = [workerIDVariable, predecessorVariable, redisVariable, reconnectVariable, logFormatVariable,
                             readySignalVariable]
 
@@ -90,6 +96,9 @@ public struct WorkerLaunch: Sendable, Equatable {
     public func environment(inheriting inherited: [String]) -> [String] {
         var environment = inherited.filter { entry in !Self.variables.contains { entry.hasPrefix($0 + "=") } }
         for name in Self.variables { if let value = environmentValue(name) { environment.append("\(name)=\(value)") } }
+        if !crashBacktraces && !inherited.contains(where: { $0.hasPrefix(Self.backtraceVariable + "=") }) {
+            environment.append(Self.backtraceVariable + "=enable=no")
+        }
         return environment
     }
 
