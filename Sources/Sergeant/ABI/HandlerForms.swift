@@ -1,4 +1,5 @@
 import SergeantCore
+import Synchronization
 
 // MARK: - HandlerForms
 
@@ -14,7 +15,8 @@ final class HandlerForms: @unchecked Sendable {
         case onStarvation, onStop
     }
 
-    private enum Form { case unknown, sync, async }
+    /// Two bits per handler: 0 unknown, 1 sync, 2 async.
+    private enum Form: UInt32 { case unknown = 0, sync = 1, async = 2 }
 
     /// Set by an async default handler when it runs inside a probe.
     final class Probe: @unchecked Sendable {
@@ -24,16 +26,19 @@ final class HandlerForms: @unchecked Sendable {
     /// The probe of the async call being tried, if any.
     @TaskLocal static var probe: Probe?
 
-    private let lock = Mutex()
-    private var forms = [Form](repeating: .unknown, count: Handler.allCases.count)
+    /// The forms found so far, read without a lock on every call (three per task).
+    private let forms = Atomic<UInt32>(0)
 
-    /// Runs `handler` in the form the worker overrides.
-    func call(_ handler: Handler, sync: () throws -> Void, async body: @escaping @Sendable () async throws -> Void) throws {
-        switch lock.withLock({ forms[handler.rawValue] }) {
+    /// Runs `handler` in the form the worker overrides. `async` makes the async call; it is
+    /// called only when that form runs, so the synchronous path allocates nothing.
+    func call(_ handler: Handler, sync: () throws -> Void,
+              async makeBody: () -> @Sendable () async throws -> Void) throws {
+        let form = Form(rawValue: forms.load(ordering: .relaxed) >> (2 * UInt32(handler.rawValue)) & 3) ?? .unknown
+        switch form {
         case .sync:
             try sync()
         case .async:
-            try BlockingCalls.wait(for: body)
+            try BlockingCalls.wait(for: makeBody())
         case .unknown:
             let state = TaskThreadState.current
             state.syncDefaultReached = false
@@ -43,12 +48,20 @@ final class HandlerForms: @unchecked Sendable {
                 return
             }
             let probe = Probe()
+            let body = makeBody()
             try BlockingCalls.wait { try await HandlerForms.$probe.withValue(probe) { try await body() } }
             remember(handler, probe.asyncDefaultReached ? .sync : .async)
         }
     }
 
     private func remember(_ handler: Handler, _ form: Form) {
-        lock.withLock { forms[handler.rawValue] = form }
+        let shift = 2 * UInt32(handler.rawValue)
+        var current = forms.load(ordering: .relaxed)
+        while true {
+            let updated = current & ~(3 << shift) | form.rawValue << shift
+            let (exchanged, original) = forms.compareExchange(expected: current, desired: updated, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
     }
 }

@@ -76,17 +76,17 @@ enum WorkerAPITable {
         }
         table.initialize = { instance, error in
             WorkerAPITable.run(instance, error) { worker in
-                try worker.handlerForms.call(.initialize, sync: { try worker.initialize() }, async: { [worker = Shared(value: worker)] in try await worker.value.initialize() })
+                try worker.handlerForms.call(.initialize, sync: { try worker.initialize() }, async: { { [worker = Shared(value: worker)] in try await worker.value.initialize() } })
             }
         }
         table.finalize = { instance, error in
             WorkerAPITable.run(instance, error) { worker in
-                try worker.handlerForms.call(.finalize, sync: { try worker.finalize() }, async: { [worker = Shared(value: worker)] in try await worker.value.finalize() })
+                try worker.handlerForms.call(.finalize, sync: { try worker.finalize() }, async: { { [worker = Shared(value: worker)] in try await worker.value.finalize() } })
             }
         }
         table.pre_work = { instance, task, length, error in
             WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.preWork, sync: { try worker.preWork(task: task) }, async: { [worker = Shared(value: worker)] in try await worker.value.preWork(task: task) })
+                try worker.handlerForms.call(.preWork, sync: { try worker.preWork(task: task) }, async: { { [worker = Shared(value: worker)] in try await worker.value.preWork(task: task) } })
             }
         }
         table.work = { instance, task, length, value, error in
@@ -111,50 +111,50 @@ enum WorkerAPITable {
             let failure = exception.map { String(cString: $0) }
             return WorkerAPITable.run(instance, task, length, error) { worker, task in
                 try worker.handlerForms.call(.postWork, sync: { try worker.postWork(task: task, success: success != 0, failure: failure) },
-                                             async: { [worker = Shared(value: worker)] in try await worker.value.postWork(task: task, success: success != 0, failure: failure) })
+                                             async: { { [worker = Shared(value: worker)] in try await worker.value.postWork(task: task, success: success != 0, failure: failure) } })
             }
         }
         table.on_success = { instance, task, length, value, valueLength, error in
             let returned = (try? MessagePack.decode(UnsafeRawBufferPointer(start: value, count: valueLength))) ?? .null
             return WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onSuccess, sync: { try worker.onSuccess(task: task, returnedValue: returned) }, async: { [worker = Shared(value: worker)] in try await worker.value.onSuccess(task: task, returnedValue: returned) })
+                try worker.handlerForms.call(.onSuccess, sync: { try worker.onSuccess(task: task, returnedValue: returned) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onSuccess(task: task, returnedValue: returned) } })
             }
         }
         table.on_failure = { instance, task, length, exception, error in
             let failure = exception.map { String(cString: $0) } ?? ""
             return WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onFailure, sync: { try worker.onFailure(task: task, failure: failure) }, async: { [worker = Shared(value: worker)] in try await worker.value.onFailure(task: task, failure: failure) })
+                try worker.handlerForms.call(.onFailure, sync: { try worker.onFailure(task: task, failure: failure) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onFailure(task: task, failure: failure) } })
             }
         }
         table.on_timeout = { instance, task, length, error in
             WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onTimeout, sync: { try worker.onTimeout(task: task) }, async: { [worker = Shared(value: worker)] in try await worker.value.onTimeout(task: task) })
+                try worker.handlerForms.call(.onTimeout, sync: { try worker.onTimeout(task: task) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onTimeout(task: task) } })
             }
         }
         table.on_retry = { instance, task, length, error in
             WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onRetry, sync: { try worker.onRetry(task: task) }, async: { [worker = Shared(value: worker)] in try await worker.value.onRetry(task: task) })
+                try worker.handlerForms.call(.onRetry, sync: { try worker.onRetry(task: task) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onRetry(task: task) } })
             }
         }
         table.on_max_retries = { instance, task, length, error in
             WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onMaxRetries, sync: { try worker.onMaxRetries(task: task) }, async: { [worker = Shared(value: worker)] in try await worker.value.onMaxRetries(task: task) })
+                try worker.handlerForms.call(.onMaxRetries, sync: { try worker.onMaxRetries(task: task) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onMaxRetries(task: task) } })
             }
         }
         table.on_requeue = { instance, task, length, error in
             WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onRequeue, sync: { try worker.onRequeue(task: task) }, async: { [worker = Shared(value: worker)] in try await worker.value.onRequeue(task: task) })
+                try worker.handlerForms.call(.onRequeue, sync: { try worker.onRequeue(task: task) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onRequeue(task: task) } })
             }
         }
         table.on_starvation = { instance, seconds, error in
             WorkerAPITable.run(instance, error) { worker in
                 try worker.handlerForms.call(.onStarvation, sync: { try worker.onStarvation(timeWithNoTasks: seconds) },
-                                             async: { [worker = Shared(value: worker)] in try await worker.value.onStarvation(timeWithNoTasks: seconds) })
+                                             async: { { [worker = Shared(value: worker)] in try await worker.value.onStarvation(timeWithNoTasks: seconds) } })
             }
         }
         table.on_stop = { instance, task, length, error in
             WorkerAPITable.run(instance, task, length, error) { worker, task in
-                try worker.handlerForms.call(.onStop, sync: { try worker.onStop(task: task) }, async: { [worker = Shared(value: worker)] in try await worker.value.onStop(task: task) })
+                try worker.handlerForms.call(.onStop, sync: { try worker.onStop(task: task) }, async: { { [worker = Shared(value: worker)] in try await worker.value.onStop(task: task) } })
             }
         }
         fillAsync(&table)
