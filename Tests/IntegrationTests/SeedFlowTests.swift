@@ -102,7 +102,7 @@ final class SeedFlowTests: XCTestCase {
     }
 
     func testABIMismatchNamesBothVersions() throws {
-        try assertHostFails(module: try ProjectPaths.fixture("libabi_v2.so"), code: 6, mentioning: ["ABI 2.0", "speaks 1.1"])
+        try assertHostFails(module: try ProjectPaths.fixture("libabi_v2.so"), code: 6, mentioning: ["ABI 2.0", "speaks 1.2"])
     }
 
     func testModuleWithoutFactory() throws {
