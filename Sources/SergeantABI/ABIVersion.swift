@@ -6,7 +6,7 @@
 /// `(major << 16) | minor`. Host and plugin must agree on the major version.
 ///
 /// ```swift
-/// ABIVersion.string(ABIVersion.current)  // "1.1"
+/// ABIVersion.string(ABIVersion.current)  // "1.2"
 /// ```
 public enum ABIVersion {
     /// The ABI version this build speaks.
