@@ -111,9 +111,23 @@ final class BrokerWorker: Sergeant.Worker {
     }
 }
 
+/// Queue "async_io": an IO-bound task, `{"ms": M}` awaits M ms and logs nothing.
+/// ASYNC_IO_CONCURRENCY sets max_concurrent_tasks (default 100), 100 per transaction.
+final class IOWorker: Sergeant.Worker {
+    override func generateConfig() -> WorkerConfig {
+        let concurrency = getenv("ASYNC_IO_CONCURRENCY").flatMap { Int(String(cString: $0)) } ?? 100
+        return WorkerConfig(name: "async_io", connector: .redis(nodes: [RedisNode()]), tasksPerTransaction: 100,
+                            logging: LoggingConfig(level: .info, logToStdout: true), maxConcurrentTasks: concurrency)
+    }
+
+    override func work(task: SergeantTask) async throws {
+        try await Task.sleep(for: .milliseconds(task.kwargs["ms"]?.intValue ?? 0))
+    }
+}
+
 @_cdecl("sergeant_worker_create")
 public func sergeantWorkerCreate(_ className: UnsafePointer<CChar>?, _ hostAPI: UnsafeRawPointer?,
                                  _ workerAPI: UnsafeMutableRawPointer?, _ error: UnsafeRawPointer?) -> Int32 {
-    exportWorkers([SleepWorker.self, TimeoutWorker.self, StopWorker.self, BrokerWorker.self], className: className,
+    exportWorkers([SleepWorker.self, TimeoutWorker.self, StopWorker.self, BrokerWorker.self, IOWorker.self], className: className,
                   hostAPI: hostAPI, workerAPI: workerAPI, error: error)
 }
