@@ -120,8 +120,9 @@
 **   then work_async, and when the plugin calls `complete` it calls post_work and the
 **   outcome's handler, and acknowledges that task alone (completions come in any order).
 **   A task past its `timeout`, and every task still running a grace period after SIGTERM,
-**   is cancelled: the plugin should end it soon and still call `complete` exactly once
-**   (any status: the host reports the timeout, or on_stop, itself). A task that ignores
+**   is cancelled: the plugin should end it soon and still call `complete` exactly once,
+**   with any status: a task cancelled at its timeout ends as a timeout (on_timeout), one
+**   cancelled after SIGTERM as a stop (on_stop) unless it succeeded. A task that ignores
 **   cancellation past timeout + grace_period ends the process, as with synchronous work.
 **   A plugin without work_async (1.0, 1.1, or NULL) runs synchronously as before: the host
 **   then ignores max_concurrent_tasks and says so at start.
