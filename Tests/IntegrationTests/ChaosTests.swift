@@ -35,6 +35,16 @@ final class ChaosTests: XCTestCase {
         ])
     }
 
+    /// The async executor on the local connector: tasks added to a worker's in-flight rows and
+    /// acknowledged one by one, workers and supervisors SIGKILLed.
+    func testNoTaskIsLostWithTheAsyncExecutorOnTheLocalConnector() throws {
+        try assertNoTaskIsLost([
+            "--connector", "local",
+            "--tasks", "3000", "--workers", "2", "--async", "20", "--faults", "4", "--min-interval", "0.2",
+            "--max-interval", "0.6", "--timeout", "100",
+        ])
+    }
+
     func assertNoTaskIsLost(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try ChildProcess.run([try ProjectPaths.executable("sergeant-chaos")] + arguments + [
             "--plugin", try ProjectPaths.fixturePackage("chaos"), "--bin", ProjectPaths.binaries.path,

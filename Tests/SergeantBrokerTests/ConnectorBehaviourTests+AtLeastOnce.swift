@@ -174,4 +174,32 @@ extension ConnectorBehaviourTests {
         XCTAssertEqual(try SergeantTask(messagePack: letter.task).kwargs["n"], 1, "the task's bytes, unchanged")
         XCTAssertEqual(numbers(try broker.pop(queue: "q", count: 5, inFlightFor: worker).tasks), [2], "the rest is served")
     }
+
+    // MARK: Tasks acknowledged one by one (the async executor)
+
+    func testPopAddingKeepsWhatIsInFlightAndForgetsTasksOneByOne() throws {
+        let records = try XCTUnwrap(broker.inFlight as? any IncrementalInFlightRecords, "the connector cannot add to a record")
+        try pushBytes([1, 2, 3, 4, 5])
+        func add(_ count: Int, alone: Bool) throws -> AddedItems {
+            try broker.withConnector { _ throws(BrokerError) in try records.popAdding(keys, count: count, inFlightFor: "w", alone: alone) }
+        }
+        XCTAssertEqual(try add(2, alone: true).items, [[1], [2]])
+        XCTAssertEqual(try add(2, alone: false).items, [[3], [4]])
+        XCTAssertEqual(try held("w"), [1, 2, 3, 4], "the second pop kept the first one's tasks")
+        try broker.withConnector { _ throws(BrokerError) in try records.forget(keys, worker: "w", items: [[3], [1]]) }
+        XCTAssertEqual(try held("w"), [2, 4], "each finished task forgotten alone")
+        // A recovered task waits for a worker that runs nothing, and then comes alone.
+        try fresh().withConnector { connector throws(BrokerError) in
+            try connector.push(queue: "q.recovered", items: [[90]], priority: .normal, consumableFrom: nil)
+        }
+        var busy = try add(5, alone: false)
+        // Redis may serve one pop of the queue before it sees the recovered task.
+        if busy.items == [[5]] { busy = try add(5, alone: false) }
+        XCTAssertEqual(busy.items, [], "a busy worker gets nothing while a recovered task waits")
+        XCTAssertTrue(busy.recoveredWaiting)
+        let idle = try add(5, alone: true)
+        XCTAssertEqual(idle.items, [[90]])
+        XCTAssertTrue(idle.recovered)
+        XCTAssertEqual(try held("w").sorted(), [2, 4, 90], "still added to the record")
+    }
 }

@@ -100,13 +100,14 @@ final class LocalConnectorProcessTests: XCTestCase {
     }
 
     func testAtLeastOnceWorkersAndProducersShareTheFileAndAKilledWorkersTasksAreRecovered() throws {
-        let perPusher = 400
+        let perPusher = 600
         let connector = try LocalConnector(filePath: filePath)
         let pushers = try (0..<2).map { try spawn("push", "pusher\($0)", count: perPusher, batch: [1, 10][$0]) }
         let workers = try (0..<3).map { try spawn("alo", "worker\($0)", batch: [1, 5, 10][$0]) }
         XCTAssertTrue(try connector.keySet("go", value: []))
         // Worker 2 dies in the middle of a batch; its supervisor names it to its replacement.
-        try waitUntil(timeout: 60, "worker 2 to be working") { self.recorded("worker2").count >= 50 }
+        // Its first batch is enough: under load the others may take most of the tasks.
+        try waitUntil(timeout: 60, "worker 2 to be working") { self.recorded("worker2").count >= 10 }
         workers[2].signal(SIGKILL)
         XCTAssertEqual(workers[2].wait(timeout: 10), 128 + SIGKILL)
         let replacement = Broker(connector: try LocalConnector(filePath: filePath), encoder: TaskEncoder())
