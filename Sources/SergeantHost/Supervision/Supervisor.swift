@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoreMetrics
 import Logging
 import SergeantCore
 import SergeantPluginLoader
@@ -23,6 +24,8 @@ public final class Supervisor {
         public var maxWorkerMemoryUsage: Int?
         /// Seconds a worker has to finish after SIGTERM before it is killed.
         public var gracePeriod: Double
+        /// Where the supervisor's metrics go (``SupervisorMetrics``); swift-metrics' no-op by default.
+        public var metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
 
         /// Creates options.
         public init(workerExecutable: String, launch: WorkerLaunch, concurrentWorkers: Int,
@@ -52,11 +55,13 @@ public final class Supervisor {
     static let maxQuickFailures = 5
     private var spawned = 0
     private let nonce = "\(hostName())-\(getpid())"
+    private var metrics: SupervisorMetrics
 
     /// Creates a supervisor.
     public init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        metrics = SupervisorMetrics(factory: options.metricsFactory)
     }
 
     /// Runs until every worker has stopped; returns the process exit code.
@@ -77,6 +82,7 @@ public final class Supervisor {
             }
             reap()
             enforceLimits()
+            metrics.sample(children.keys)
         }
         logger.info("supervisor has stopped")
         return exitCode.rawValue
@@ -145,6 +151,7 @@ public final class Supervisor {
             return
         }
         if quickFailures > 0 { pause(seconds: min(Double(quickFailures) * 0.5, 5)) }
+        metrics.restarted()
         spawn(replacing: child.id)
     }
 
