@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C libraries
@@ -107,6 +108,10 @@ let package = Package(
                 "SergeantCore",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         /// Loads a plugin and reads its configuration: all that the producer CLI needs of a plugin.
@@ -127,6 +132,7 @@ let package = Package(
                 "SergeantABI",
                 "CLinux",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
 
@@ -135,6 +141,8 @@ let package = Package(
             name: "sergeant-host",
             dependencies: [
                 "SergeantHost",
+                "SergeantMetrics",
+                "SergeantBroker",
                 "SergeantPluginLoader",
                 "SergeantCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

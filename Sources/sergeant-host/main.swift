@@ -5,7 +5,9 @@ import ArgumentParser
 import Logging
 import SergeantCore
 import SergeantPluginLoader
+import SergeantBroker
 import SergeantHost
+import SergeantMetrics
 
 // MARK: - sergeant-host
 
@@ -81,7 +83,18 @@ struct SergeantHostCommand: ParsableCommand {
             help: "sergeant (Python sergeant's lines, the default) or json (one object a line: time, level, logger, pid, message, metadata), for the supervisor and its workers.")
     var logFormat: String?
 
+    @Option(name: .customLong("metrics-port"),
+            help: ArgumentHelp("Serve Prometheus metrics on this port at GET /metrics (0: a free port, logged).",
+                               discussion: "The supervisor's workers (restarts, memory) and, with --redis or SERGEANT_REDIS, the fleet's queues as the broker holds them."))
+    var metricsPort: Int?
+
+    @Option(name: .customLong("metrics-host"), help: "Address the metrics server binds (with --metrics-port).")
+    var metricsHost: String = "127.0.0.1"
+
     func validate() throws {
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be a port number from 0 to 65535 (got \(metricsPort))")
+        }
         guard concurrentWorkers >= 1 else {
             throw ValidationError("--concurrent-workers must be at least 1 (got \(concurrentWorkers))")
         }
@@ -120,13 +133,27 @@ struct SergeantHostCommand: ParsableCommand {
                                   redisURL: redis ?? Environment.value("SERGEANT_REDIS"),
                                   reconnectTimeout: Environment.value("SERGEANT_RECONNECT_TIMEOUT").flatMap(Double.init),
                                   logFormat: format)
-        let supervisor = Supervisor(
-            options: .init(workerExecutable: worker, launch: launch, concurrentWorkers: concurrentWorkers,
-                           maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod,
-                           backoff: RespawnBackoff(initialDelay: min(0.1, maxRespawnDelay), maxDelay: maxRespawnDelay,
-                                                   resetAfter: respawnResetAfter)),
-            logger: logger
-        )
-        throw ExitCode(supervisor.run())
+        var options = Supervisor.Options(workerExecutable: worker, launch: launch, concurrentWorkers: concurrentWorkers,
+                                         maxWorkerMemoryUsage: maxWorkerMemoryUsage, gracePeriod: gracePeriod,
+                                         backoff: RespawnBackoff(initialDelay: min(0.1, maxRespawnDelay), maxDelay: maxRespawnDelay,
+                                                                 resetAfter: respawnResetAfter))
+        var exporter: HostMetricsExporter?
+        if let metricsPort {
+            // The supervisor never loads the plugin, so it knows the broker only from --redis.
+            let broker = try redisNodes().flatMap { nodes in
+                try? Broker(config: WorkerConfig(name: "sergeant-host", connector: .redis(nodes: nodes)), logger: logger, reconnectTimeout: 2)
+            }
+            do { exporter = try HostMetricsExporter(host: metricsHost, port: metricsPort, broker: broker) } catch {
+                logger.critical("\(error)")
+                throw ExitCode(1)
+            }
+            options.metricsFactory = exporter!.factory
+            logger.info("serving metrics on http://\(metricsHost):\(exporter!.port)/metrics",
+                        metadata: ["port": "\(exporter!.port)"])
+        }
+        let supervisor = Supervisor(options: options, logger: logger)
+        let code = supervisor.run()
+        exporter?.close()
+        throw ExitCode(code)
     }
 }

@@ -109,4 +109,57 @@ final class FleetStatsTests: XCTestCase {
         XCTAssertNotNil(table.output.range(of: #"recovered\s+1\s"#, options: .regularExpression), table.output)
         XCTAssertEqual(table.output.components(separatedBy: " live").count - 1, 3, table.output)
     }
+
+    /// `sergeant-host --metrics-port` serves its workers and the fleet's queues; a scrape shows
+    /// the numbers, and promtool accepts the text.
+    func testHostServesMetricsOfItsWorkersAndTheQueues() throws {
+        let plugin = try ProjectPaths.fixturePackage("parity")
+        try push(plugin, (0..<6).map { #"{"action": "tally", "n": \#($0)}"# }, extra: ["--purge"])
+        let port = try freePort()
+        let supervisor = try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(plugin)",
+                                           "--worker-class=Parity", "--concurrent-workers=2", "--metrics-port=\(port)"],
+                                          environment: ["SERGEANT_REDIS": server.url])
+        defer {
+            supervisor.signal(SIGTERM)
+            _ = supervisor.wait(timeout: 30)
+        }
+        func scrape() throws -> String {
+            let result = try ChildProcess.run(["/usr/bin/curl", "-sf", "http://127.0.0.1:\(port)/metrics"])
+            return result.code == 0 ? result.output : ""
+        }
+        var text = ""
+        try waitUntil(timeout: 60, "the runs and both workers in the metrics") {
+            text = try scrape()
+            return text.contains(#"sergeant_task_runs_total{queue="parity",outcome="succeeded"} 6"#)
+                && text.contains("sergeant_supervised_workers 2") && text.contains(#"sergeant_workers{queue="parity",state="live"} 2"#)
+        }
+        XCTAssertTrue(text.contains(#"sergeant_queue_waiting_tasks{queue="parity"} 0"#), text)
+        XCTAssertTrue(text.contains(#"sergeant_task_duration_seconds_count{queue="parity"} 6"#), text)
+        XCTAssertNotNil(text.range(of: #"sergeant_supervised_worker_resident_bytes\{pid="\d+"\} [1-9]"#, options: .regularExpression), text)
+        // A worker killed: one restart.
+        let pids = supervisor.output.split(separator: "\n").filter { $0.contains("spawned worker") }.compactMap { pid_t($0.split(separator: " ").last!) }
+        XCTAssertEqual(kill(try XCTUnwrap(pids.first), SIGKILL), 0)
+        try waitUntil(timeout: 30, "the restart in the metrics") {
+            text = try scrape()
+            return text.contains("sergeant_worker_restarts_total 1")
+        }
+        try Self.promtool(text)
+        // The fleet's exposition from the command line passes too.
+        let fleet = try sergeant(["stats", "--prometheus"])
+        XCTAssertEqual(fleet.code, 0, fleet.output)
+        XCTAssertTrue(fleet.output.contains(#"sergeant_task_runs_total{queue="parity",outcome="succeeded"} 6"#), fleet.output)
+        // Only the exposition: the command's log lines (stderr, merged here) start with a date.
+        try Self.promtool(fleet.output.split(separator: "\n").filter { !$0.hasPrefix("20") }.joined(separator: "\n") + "\n")
+        XCTAssertEqual(try ChildProcess.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                             "http://127.0.0.1:\(port)/other"]).output, "404")
+    }
+
+    /// `promtool check metrics` on `text` (Debian's prometheus package; .ci/run installs it).
+    static func promtool(_ text: String) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt")
+        try Data(text.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try ChildProcess.run(["/bin/sh", "-c", "promtool check metrics < \(file.path)"])
+        XCTAssertEqual(result.code, 0, "promtool check metrics: \(result.output)\n\(text)")
+    }
 }

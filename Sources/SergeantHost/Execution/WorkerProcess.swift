@@ -240,13 +240,8 @@ public final class WorkerProcess {
             let results = config.numberOfThreads > 1
                 ? executeConcurrently(popped.tasks, threads: config.numberOfThreads)
                 : executeSerially(popped.tasks)
-            let unstarted = zip(popped.tasks, results).filter { $0.1 == nil }.map(\.0)
-            if !unstarted.isEmpty {
-                giveBack(unstarted, broker: broker)
-                acknowledge(broker: broker)
-            }
-            // Otherwise the next pop acknowledges this batch in the same round trip, and carries
-            // the batch's counts in the same write.
+            // The next pop acknowledges this batch in the same round trip (unless some tasks
+            // are given back below), and carries the batch's counts in the same write.
             var counts = OutcomeCounts()
             for outcome in results.compactMap({ $0 }) {
                 tasksDone += 1
@@ -255,6 +250,12 @@ public final class WorkerProcess {
             }
             activity.takeDurations(into: &counts)
             broker.record(counts, queue: config.name)
+            // Counted before any acknowledgement: the counts ride ahead of it, in its write.
+            let unstarted = zip(popped.tasks, results).filter { $0.1 == nil }.map(\.0)
+            if !unstarted.isEmpty {
+                giveBack(unstarted, broker: broker)
+                acknowledge(broker: broker)
+            }
             // A stop that answers our own SIGTERM ends this worker only.
             if results.contains(.stop) { return stop.isRequested ? .terminated : .stop }
             if results.contains(.respawn) { return .respawn }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CoreMetrics
 import Logging
 import SergeantCore
 import SergeantPluginLoader
@@ -26,6 +27,8 @@ public final class Supervisor {
         public var gracePeriod: Double
         /// How long a failed worker's replacement waits.
         public var backoff: RespawnBackoff
+        /// Where the supervisor's metrics go (``SupervisorMetrics``); swift-metrics' no-op by default.
+        public var metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
 
         /// Creates options.
         public init(workerExecutable: String, launch: WorkerLaunch, concurrentWorkers: Int,
@@ -74,11 +77,13 @@ public final class Supervisor {
     private var exitCode = WorkerExitCode.finished
     private var spawned = 0
     private let nonce = "\(hostName())-\(getpid())"
+    private var metrics: SupervisorMetrics
 
     /// Creates a supervisor.
     public init(options: Options, logger: Logger) {
         self.options = options
         self.logger = logger
+        metrics = SupervisorMetrics(factory: options.metricsFactory)
     }
 
     /// Runs until every worker has stopped; returns the process exit code.
@@ -109,6 +114,7 @@ public final class Supervisor {
             respawnDue()
             enforceLimits()
             advanceRollingRestart()
+            metrics.sample(children.keys)
         }
         logger.info("supervisor has stopped")
         return exitCode.rawValue
@@ -233,6 +239,7 @@ public final class Supervisor {
         // A worker that died before it was ready pulled nothing and recovered nothing: its
         // successor takes over what its own predecessor left.
         let heir = child.ready ? child.id : child.predecessor ?? child.id
+        metrics.restarted()
         pendingRespawns.append(PendingRespawn(due: MonotonicClock.now + delay, predecessor: heir, failures: failures))
         respawnDue()
     }
