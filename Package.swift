@@ -228,5 +228,8 @@ let package = Package(
         ),
         /// Python sergeant 0.27 (.venv-sergeant/, scripts/python-venv.sh) against the Swift side, through real processes.
         .testTarget(name: "InteropTests", dependencies: ["SergeantCore", "SergeantTestSupport"]),
+        // The bench's table logic (ratios against Python and the peers, the Ir/task column);
+        // nothing here runs a peer, so CI installs none.
+        .testTarget(name: "BenchTests", dependencies: ["sergeant-bench"]),
     ]
 )
