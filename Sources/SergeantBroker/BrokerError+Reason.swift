@@ -42,12 +42,15 @@ extension BrokerError {
         /// The ACL user may not run `command` (lower case, `config|get` for a subcommand) or may
         /// not touch one of its keys (`keys` true); NOPERM.
         case noPermission(command: String, keys: Bool)
+        /// With ``RedisDurability/replicated``: the write ran on the master, but no replica
+        /// confirmed it in time (WAIT). Not a connection setup failure.
+        case notReplicated
     }
 
     /// True for failures that the same connection setup will hit again: no reconnects.
     var isPermanent: Bool {
         switch reason {
-        case nil, .closedDuringSetup?, .storageFull?, .storageNotWritable?: false
+        case nil, .closedDuringSetup?, .storageFull?, .storageNotWritable?, .notReplicated?: false
         default: true
         }
     }

@@ -67,6 +67,45 @@ final class RedisSentinelTests: XCTestCase {
         }
     }
 
+    /// `durability: replicated`: every write waits (WAIT 1 1000) for the replica; the rate of
+    /// one-by-one pushes and pops in both modes is printed. A push that no replica confirms is
+    /// a `.notReplicated` error.
+    func testReplicatedDurabilityWaitsForAReplica() throws {
+        master = try RedisServer()
+        replica = try RedisServer(options: .init(extraArguments: ["--replicaof", "127.0.0.1", String(master.port)]))
+        try waitUntil(timeout: 30, "the replica to be in sync") {
+            try replica.command("INFO", "replication").isEmpty == false
+                && (try master.command("WAIT", "1", "100")) == ":1"
+        }
+        var rates: [RedisDurability: Double] = [:]
+        for durability in [RedisDurability.acknowledged, .replicated, .acknowledged, .replicated] {
+            var node = RedisNode(host: "127.0.0.1", port: master.port)
+            node.durability = durability
+            let broker = Broker(connector: RedisConnector(nodes: [node], logger: logs.logger), encoder: TaskEncoder())
+            let start = MonotonicClock.now
+            for n in 0..<300 { try broker.push(tasks: [SergeantTask(kwargs: ["n": .int(Int64(n))])], queue: "d") }
+            var popped = 0
+            while popped < 300 { popped += try broker.pop(queue: "d", count: 1, inFlightFor: "w1").tasks.count }
+            _ = try broker.pop(queue: "d", count: 1, inFlightFor: "w1")  // acknowledges the last one
+            rates[durability] = 300 / (MonotonicClock.now - start)
+        }
+        print(String(format: "durability: acknowledged %.0f tasks/s, replicated %.0f tasks/s (300 pushes one by one + 300 at-least-once pops of 1, last of two runs)",
+                     rates[.acknowledged]!, rates[.replicated]!))
+        XCTAssertEqual(try replica.command("LLEN", "d"), ":0")
+
+        replica.kill()
+        var node = RedisNode(host: "127.0.0.1", port: master.port)
+        node.durability = .replicated
+        let broker = Broker(connector: RedisConnector(nodes: [node], logger: logs.logger), encoder: TaskEncoder())
+        do {
+            try broker.push(tasks: [SergeantTask(kwargs: ["n": .int(1)])], queue: "d")
+            XCTFail("a push no replica confirmed succeeded")
+        } catch {
+            XCTAssertEqual(error.reason, .notReplicated)
+            XCTAssertTrue(error.message.contains("no replica confirmed it within 1000 ms"), error.message)
+        }
+    }
+
     func testProducersAndWorkersCarryOnWithThePromotedReplicaWhenTheMasterIsKilled() throws {
         try startCluster()
         let producer = broker()

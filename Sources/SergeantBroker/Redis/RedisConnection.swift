@@ -80,15 +80,19 @@ public final class RedisConnection {
     func pipeline(_ commands: [[[UInt8]]], until deadline: Double?) throws(BrokerError) -> [RedisReply] {
         request.reset()
         for arguments in commands { request.append(arguments) }
+        let waits = commands.contains { waitsForReplica(Self.name(of: $0)) }
+        if waits { request.append(Self.waitCommand) }
         defer { request.trim() }
-        let result = try withReconnects(until: deadline) { () throws(BrokerError) in
+        var result = try withReconnects(until: deadline) { () throws(BrokerError) in
             let stream = try connected()
             try dropReplies(try write(stream), from: stream)
-            let replies = try replies(commands.count, from: stream)
+            let replies = try replies(commands.count + (waits ? 1 : 0), from: stream)
             for reply in replies { try checkMaster(reply) }
             return replies
         }
+        let wait = waits ? result.removeLast() : nil
         try checkPermissions(result) { index in Self.name(of: commands[index]) }
+        if let wait, let failure = replicationFailure(wait, command: Self.name(of: commands[0])) { throw failure }
         return result
     }
 
@@ -108,6 +112,9 @@ public final class RedisConnection {
     func pipelineOnce(until deadline: Double?, _ encode: (inout RequestBuffer) -> Void) throws(BrokerError) -> [RedisReply]? {
         request.reset()
         encode(&request)
+        let command = request.firstCommandName
+        let waits = waitsForReplica(command)
+        if waits { request.append(Self.waitCommand) }
         let commands = request.commands
         defer { request.trim() }
         // Until its last byte is handed to the stream, a transaction cannot have run (it runs
@@ -131,8 +138,12 @@ public final class RedisConnection {
             return nil
         }
         // A transaction with a refused command is aborted (EXECABORT): nothing ran.
-        try checkPermissions(replies) { _ in "multi" }
-        return replies
+        var result = replies
+        let wait = waits ? result.removeLast() : nil
+        try checkPermissions(result) { _ in "multi" }
+        // It ran: a replica that did not confirm it is said, not an unknown outcome.
+        if let wait, let failure = replicationFailure(wait, command: command) { logger.warning("\(failure.message)") }
+        return result
     }
 
     /// Runs a Lua script with EVALSHA (loading it once per connection), so its text is not
@@ -217,14 +228,18 @@ public final class RedisConnection {
     /// after a failure). An ACL refusal throws (``checkPermission(_:command:script:)``).
     private func roundTrip(script: LuaScript? = nil) throws(BrokerError) -> RedisReply {
         defer { request.trim() }
-        let reply = try withReconnects { () throws(BrokerError) in
+        let command = request.firstCommandName
+        let waits = waitsForReplica(command)
+        if waits { request.append(Self.waitCommand) }
+        let (reply, wait) = try withReconnects { () throws(BrokerError) in
             let stream = try connected()
             try dropReplies(try write(stream), from: stream)
             let reply = try reader.next(from: stream)
             try checkMaster(reply)
-            return reply
+            return (reply, waits ? try reader.next(from: stream) : nil)
         }
-        try checkPermission(reply, command: request.firstCommandName, script: script)
+        try checkPermission(reply, command: command, script: script)
+        if let wait, let failure = replicationFailure(wait, command: command) { throw failure }
         return reply
     }
 

@@ -23,6 +23,9 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The sentinels that know where the master is; nil: ``host`` and ``port`` are the server.
     /// With sentinels, ``host`` and ``port`` are only where the master was last seen.
     public var sentinel: RedisSentinelConfig?
+    /// When a write counts as done: ``RedisDurability/acknowledged`` (by the master, the
+    /// default) or ``RedisDurability/replicated`` (by a replica too, `WAIT`).
+    public var durability: RedisDurability = .acknowledged
 
     /// Creates a node description.
     public init(host: String = "localhost", port: Int = 6379, username: String? = nil, password: String? = nil,
@@ -37,7 +40,7 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, port, username, password, database, tls, sentinel
+        case host, port, username, password, database, tls, sentinel, durability
     }
 
     /// Decodes JSON in which every field is optional (localhost:6379, no user, no password,
@@ -51,6 +54,7 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
                   database: try container.decodeIfPresent(Int.self, forKey: .database) ?? 0,
                   tls: try container.decodeIfPresent(RedisTLSConfig.self, forKey: .tls),
                   sentinel: try container.decodeIfPresent(RedisSentinelConfig.self, forKey: .sentinel))
+        durability = try container.decodeIfPresent(RedisDurability.self, forKey: .durability) ?? .acknowledged
     }
 
     /// `host:port/database` (`sentinel:NAME/database` for a master found by sentinels),
