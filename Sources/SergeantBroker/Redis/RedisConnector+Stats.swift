@@ -125,7 +125,8 @@ extension RedisConnector: FleetRecords {
         // set stays as large as the live fleet.
         let gone = names.filter { records[$0] == nil && (inFlight[$0] ?? 0) == 0 }
         if !gone.isEmpty {
-            try onEveryNode("forgetting gone workers of \(keys.name)") { connection throws(BrokerError) in
+            // Best effort: a read-only ACL user (README's dashboard rule) may not write.
+            try? onEveryNode("forgetting gone workers of \(keys.name)") { connection throws(BrokerError) in
                 _ = try connection.command([Array("SREM".utf8), Array(keys.workers.utf8)] + gone.map { Array($0.utf8) })
             }
         }
