@@ -53,6 +53,8 @@ extension WorkerConfig {
     public static let maximumTasksPerTransaction = 100_000
     /// The most executor threads.
     public static let maximumNumberOfThreads = 1024
+    /// The largest `max_concurrent_tasks`: tasks one worker process keeps running at once.
+    public static let maximumConcurrentTasks = 100_000
     /// The largest max_task_size: Redis's largest bulk string (proto-max-bulk-len), 512 MiB.
     public static let maximumTaskSizeLimit = 512 << 20
     /// The longest timeout, starvation time or grace period, in seconds (a year): longer ones
@@ -98,6 +100,8 @@ extension WorkerConfig {
         check("tasks_per_transaction", tasksPerTransaction, 1...Self.maximumTasksPerTransaction,
               "1 to \(Self.maximumTasksPerTransaction)")
         check("number_of_threads", numberOfThreads, 1...Self.maximumNumberOfThreads, "1 to \(Self.maximumNumberOfThreads)")
+        check("max_concurrent_tasks", maxConcurrentTasks, 0...Self.maximumConcurrentTasks,
+              "0 (no async executor) to \(Self.maximumConcurrentTasks)")
         let year = "0 to \(Int(Self.maximumSeconds)) seconds (a year)"
         check("timeouts.timeout", seconds: timeouts.timeout, year + ", 0 meaning no limit")
         check("timeouts.grace_period", seconds: timeouts.gracePeriod, year)
