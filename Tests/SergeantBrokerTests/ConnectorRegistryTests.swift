@@ -36,14 +36,14 @@ final class ConnectorRegistryTests: XCTestCase {
 
     func testCapabilitiesAreWhatTheConnectorDeclares() throws {
         let server = try RedisServer()
-        XCTAssertEqual(ConnectorCapabilities(of: RedisConnector(nodes: [server.node], logger: context.logger)), [.inFlightRecords, .blockingWait, .incrementalInFlight])
+        XCTAssertEqual(ConnectorCapabilities(of: RedisConnector(nodes: [server.node], logger: context.logger)), [.inFlightRecords, .blockingWait, .incrementalInFlight, .fleetRecords])
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sergeant-capabilities-\(getpid()).sqlite3").path
         defer { for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) } }
         let local = try LocalConnector(filePath: path)
         XCTAssertEqual(ConnectorCapabilities(of: local), [.inFlightRecords, .incrementalInFlight])
         XCTAssertEqual(ConnectorCapabilities(of: local).description, "in-flight records, tasks acknowledged one by one")
         XCTAssertEqual(ConnectorCapabilities(of: RedisConnector(nodes: [server.node], logger: context.logger)).description,
-                       "in-flight records, blocking wait, tasks acknowledged one by one")
+                       "in-flight records, blocking wait, tasks acknowledged one by one, fleet records")
         // A pop for a worker records its task in flight; without a blocking wait, a short pause.
         let broker = Broker(connector: local, encoder: TaskEncoder())
         try broker.push(tasks: [SergeantTask(kwargs: ["n": 1])], queue: "q")
