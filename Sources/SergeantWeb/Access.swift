@@ -52,13 +52,13 @@ struct Access: Sendable {
         return false
     }
 
-    /// Nil when a POST with `form` and `headers` may change state, else why not.
-    func csrfRefusal(form: [String: String], headers: HTTPFields) -> String? {
+    /// Nil when a POST with `form` and `headers`, sent to `authority` (the request's Host), may
+    /// change state, else why not.
+    func csrfRefusal(form: [String: String], headers: HTTPFields, authority: String?) -> String? {
         if let site = headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
             return "the request came from another site (Sec-Fetch-Site: \(site))"
         }
-        if let origin = headers[.origin], let host = headers[HTTPField.Name("Host")!],
-           origin != "http://\(host)", origin != "https://\(host)" {
+        if let origin = headers[.origin], origin != "http://\(authority ?? "")", origin != "https://\(authority ?? "")" {
             return "the request came from another origin (\(origin))"
         }
         guard let token = form["csrf"], Self.same(token, csrfToken) else {

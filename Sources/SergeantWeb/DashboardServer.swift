@@ -174,7 +174,7 @@ public final class DashboardServer: Sendable {
              _ action: (String) throws(BrokerError) -> String) async throws -> Response {
         let body = try await request.body.collect(upTo: 16 * 1024)
         let form = Access.form(String(buffer: body))
-        if let refusal = access.csrfRefusal(form: form, headers: request.headers) {
+        if let refusal = access.csrfRefusal(form: form, headers: request.headers, authority: request.head.authority) {
             logger.warning("dashboard action refused", metadata: ["path": "\(request.uri.path)", "reason": "\(refusal)"])
             return Self.plain(.forbidden, "refused: \(refusal)\n")
         }
@@ -210,7 +210,8 @@ public final class DashboardServer: Sendable {
             .contentSecurityPolicy: "default-src 'none'; script-src \(script); style-src 'unsafe-inline'; img-src 'self' data:;"
                 + " form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            // same-origin, not no-referrer: with no-referrer the browser sends "Origin: null" on the forms.
+            HTTPField.Name("Referrer-Policy")!: "same-origin",
             .cacheControl: "no-store",
         ], body: ResponseBody(byteBuffer: ByteBuffer(string: markup)))
     }

@@ -162,7 +162,10 @@ def main():
             if not evaluate(f"!!document.querySelector({json.dumps(click)})"):
                 raise RuntimeError("nothing on the page matches " + click)
             evaluate(f"document.querySelector({json.dumps(click)}).click()")
-            wait_until(lambda: loaded("done="), "the page the click leads to")
+            try:
+                wait_until(lambda: loaded("done="), "the page the click leads to")
+            except RuntimeError:
+                sys.exit("the click led to " + str(state()) + ": " + str(evaluate("document.body && document.body.innerText"))[:500])
             after = json.loads(evaluate(READ))
         print(json.dumps({"before": before, "after": after}))
     finally:
