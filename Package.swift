@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -114,6 +115,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        /// `sergeant web`: the dashboard server (Hummingbird 2): routes, HTML with escaping in one
+        /// place, CSRF, authentication, the throughput history.
+        .target(
+            name: "SergeantWeb",
+            dependencies: [
+                "SergeantBroker",
+                "SergeantCompression",
+                "SergeantMetrics",
+                "SergeantCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// Loads a plugin and reads its configuration: all that the producer CLI needs of a plugin.
         .target(
             name: "SergeantPluginLoader",
@@ -157,6 +171,7 @@ let package = Package(
                 "SergeantPluginLoader",
                 "SergeantBroker",
                 "SergeantMetrics",
+                "SergeantWeb",
                 "SergeantCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,6 +239,13 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["SergeantCore", "SergeantCompression", "SergeantBroker", "SergeantPluginLoader", "SergeantTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        /// The dashboard through HTTP (curl) and a real headless Chromium (Tests/Browser/drive.py over the DevTools pipe).
+        .testTarget(
+            name: "SergeantWebTests",
+            dependencies: ["SergeantWeb", "SergeantBroker", "SergeantCompression", "SergeantCore", "SergeantTestSupport",
+                           .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         /// Python sergeant 0.27 (.venv-sergeant/, scripts/python-venv.sh) against the Swift side, through real processes.

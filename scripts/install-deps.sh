@@ -21,6 +21,9 @@ command -v valgrind >/dev/null || need+=(valgrind)
 command -v strace >/dev/null || need+=(strace)
 # promtool checks the /metrics output (FleetMetricsTests); the package is ~96 MB, 83 s to install.
 command -v promtool >/dev/null || need+=(prometheus)
+# The dashboard's tests: a real headless Chromium (Tests/Browser/drive.py) and curl.
+command -v chromium >/dev/null || need+=(chromium)
+command -v curl >/dev/null || need+=(curl)
 # Debian's python3 creates virtual environments (scripts/python-venv.sh) only with ensurepip.
 python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -10,12 +10,12 @@ import SergeantPluginLoader
 /// the connector from the worker plugin's configuration, as Python sergeant's producer does
 /// by instantiating the worker class.
 @main
-struct SergeantCommand: ParsableCommand {
+struct SergeantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sergeant",
         abstract: "Push, count and purge the tasks of a sergeant worker.",
         discussion: "Example: sergeant push --worker-module=./libconsumer.so --worker-class=Worker --kwargs '{\"some_parameter\":\"one\"}'",
-        subcommands: [Push.self, Purge.self, Count.self, Dead.self, Stats.self]
+        subcommands: [Push.self, Purge.self, Count.self, Dead.self, Stats.self, Web.self]
     )
 }
 

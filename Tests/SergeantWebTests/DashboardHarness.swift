@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import SergeantBroker
+import SergeantCompression
+import SergeantCore
+import SergeantTestSupport
+import SergeantWeb
+import XCTest
+
+/// A real redis-server, a broker on it with a known fleet (queued tasks, two workers, dead
+/// letters whose kwargs try to inject markup), and the dashboard serving it on a free port.
+final class DashboardHarness: @unchecked Sendable {
+    static let queue = "emails"
+    /// Kwargs that would run script if the page did not escape them.
+    static let hostileKwargs: ValueMap = [
+        "body": .string("<script>window.__xss=1</script>"),
+        "attr": .string("\"><img src=x onerror=\"window.__xss=2\">"),
+    ]
+    static let hostileReason = "<b>poison</b> task killed 3 workers"
+
+    let logger = Logger(label: "test") { SergeantLogHandler(label: $0, level: .critical) }
+    let redis: RedisServer
+    let broker: Broker
+    private var serving: Task<Void, any Error>?
+    private(set) var port = 0
+    private(set) var server: DashboardServer?
+
+    init() throws {
+        redis = try RedisServer()
+        broker = Broker(connector: RedisConnector(nodes: [redis.node], logger: logger), encoder: TaskEncoder())
+    }
+
+    /// Three queued tasks, a live worker running a task and a stale one, two dead letters.
+    func seed() throws {
+        try broker.push(tasks: (0..<3).map { SergeantTask(kwargs: ["n": .int(Int64($0))]) }, queue: Self.queue)
+        let now = unixTime()
+        for (name, updated) in [("vm-1-101-live", now), ("vm-2-202-late", now - 60)] {
+            try broker.publish(WorkerRecord(worker: name, hostName: "vm-\(name.hasSuffix("live") ? 1 : 2)", pid: 101, queue: Self.queue,
+                                            executor: "serial", startedAt: now - 300, updatedAt: updated, tasksDone: 12,
+                                            residentBytes: 24 << 20, running: .init(traceID: "order-77", since: now - 4)))
+        }
+        var counts = OutcomeCounts()
+        counts.processed = 1234
+        counts.succeeded = 1200
+        counts.failed = 34
+        broker.record(counts, queue: Self.queue)
+        try broker.flushCounts()
+        let hostile = SergeantTask(kwargs: Self.hostileKwargs, traceID: "trace-<i>x</i>", runCount: 3)
+        let plain = SergeantTask(kwargs: ["to": .string("a@example.com")], traceID: "trace-2", runCount: 1)
+        try broker.setAside([DeadLetter(task: try broker.encoder.encode(hostile), reason: Self.hostileReason).encoded,
+                             DeadLetter(task: try broker.encoder.encode(plain), reason: "undecodable").encoded], queue: Self.queue)
+    }
+
+    /// Starts the dashboard with `settings` (port 0) and waits for its port.
+    func start(_ configure: (inout DashboardSettings) -> Void = { _ in }) async throws {
+        var settings = DashboardSettings()
+        settings.port = 0
+        settings.refreshSeconds = 0
+        settings.queues = [Self.queue]
+        configure(&settings)
+        let server = try DashboardServer(broker: broker, settings: settings, logger: logger)
+        self.server = server
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        serving = Task { try await server.application { continuation.yield($0) }.runService() }
+        for await port in ports {
+            self.port = port
+            break
+        }
+        XCTAssertGreaterThan(port, 0)
+    }
+
+    /// An hour of throughput samples (a day-like wave of 0 to 40 tasks/s), for the chart.
+    func seedHistory() throws {
+        guard let server else { return }
+        let now = unixTime()
+        // Counts that end at the broker's own 1234, so the page's live sample follows on.
+        let perMinute = (1...60).map { Int(60 * (20 + 20 * sin(Double($0) / 9))) }
+        var processed = 1234 - perMinute.reduce(0, +)
+        for minute in stride(from: 60, through: 1, by: -1) {
+            var queue = QueueStats(name: Self.queue, waiting: 0)
+            var totals = OutcomeCounts()
+            processed += perMinute[minute - 1]
+            totals.processed = processed
+            queue.totals = totals
+            server.history.sampleIfDue(FleetSnapshot(takenAt: now - Double(minute) * 60, connector: "redis", queues: [queue]))
+        }
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Runs a command without blocking the server's threads, polling for its end with a deadline.
+    func run(_ arguments: [String], timeout: Double = 60) async throws -> (code: Int32, output: String) {
+        let child = try ChildProcess(arguments)
+        let deadline = Date().addingTimeInterval(timeout)
+        while child.isRunning {
+            guard Date() < deadline else {
+                child.signal(SIGKILL)
+                throw XCTSkip("\(arguments[0]) did not finish in \(timeout) s; output:\n\(child.output)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return (child.wait() ?? -1, child.output)
+    }
+
+    /// curl with `arguments`; returns the status code line's number and the body.
+    func curl(_ path: String, _ arguments: [String] = []) async throws -> (status: Int, body: String) {
+        let marker = "\n--status:"
+        let result = try await run(["/usr/bin/curl", "-s", "-w", marker + "%{http_code}"] + arguments + [url + path])
+        XCTAssertEqual(result.code, 0, result.output)
+        guard let range = result.output.range(of: marker, options: .backwards) else { return (0, result.output) }
+        return (Int(result.output[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
+                String(result.output[..<range.lowerBound]))
+    }
+
+    func stop() async {
+        serving?.cancel()
+        _ = await serving?.result
+        serving = nil
+    }
+}
