@@ -30,14 +30,15 @@ struct WebApp: AsyncParsableCommand {
         let logger = Logger(label: "web-app")
         let url = redis ?? ProcessInfo.processInfo.environment["SERGEANT_REDIS"] ?? "redis://127.0.0.1:6379/0"
         let client = try SergeantClient(url: url)
+        let queueName = queue
         defer { client.close() }
 
         let app = Application(
-            router: SignupRoutes(queue: client.queue(queue)).router(),
+            router: SignupRoutes(queue: client.queue(queueName)).router(),
             configuration: ApplicationConfiguration(address: .hostname(hostname, port: port), serverName: "web-app"),
             onServerRunning: { channel in
                 logger.info("web-app listening", metadata: [
-                    "port": "\(channel.localAddress?.port ?? -1)", "queue": "\(queue)",
+                    "port": "\(channel.localAddress?.port ?? -1)", "queue": "\(queueName)",
                 ])
             },
             logger: logger
