@@ -168,6 +168,7 @@ let package = Package(
             name: "sergeant-bench",
             dependencies: [
                 "SergeantBroker",
+                "SergeantClient",
                 "SergeantCompression",
                 "SergeantCore",
                 "SergeantTestSupport",
