@@ -183,6 +183,7 @@ let package = Package(
             name: "sergeant-bench",
             dependencies: [
                 "SergeantBroker",
+                "SergeantClient",
                 "SergeantCompression",
                 "SergeantCore",
                 "SergeantTestSupport",

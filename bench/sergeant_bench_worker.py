@@ -3,7 +3,9 @@ for Python sergeant 0.27, run by `python -m sergeant.supervisor` (PYTHONPATH=ben
 
 Settings come from the environment, as the Swift plugin's do: BENCH_REDIS_PORTS (comma
 separated, on 127.0.0.1), BENCH_QUEUE, BENCH_TASKS_PER_TRANSACTION, BENCH_COMPRESSOR
-(none or zlib...), BENCH_REPORT (the file report lines are appended to).
+(none or zlib...), BENCH_REPORT (the file report lines are appended to), BENCH_THREADS
+(number_of_threads, the threaded executor), BENCH_SLEEP_MS (each task time.sleep()s this long:
+the IO-bound rows).
 
 Report lines, one os.write each on an O_APPEND file:
   ready PID TIME                 the worker process started its work loop (initialize)
@@ -14,6 +16,7 @@ Report lines, one os.write each on an O_APPEND file:
 """
 import logging
 import os
+import threading
 import time
 
 import sergeant
@@ -35,6 +38,9 @@ def peak_resident_kilobytes():
     return 0
 
 
+SLEEP_SECONDS = int(_setting('BENCH_SLEEP_MS', '0')) / 1000
+
+
 class Worker(sergeant.worker.Worker):
     def generate_config(self):
         compressor = _setting('BENCH_COMPRESSOR', 'none')
@@ -51,6 +57,7 @@ class Worker(sergeant.worker.Worker):
                 },
             ),
             max_tasks_per_run=0,
+            number_of_threads=int(_setting('BENCH_THREADS', '1')),
             tasks_per_transaction=int(_setting('BENCH_TASKS_PER_TRANSACTION', '1')),
             encoder=sergeant.config.Encoder(
                 serializer='msgpack',
@@ -65,6 +72,7 @@ class Worker(sergeant.worker.Worker):
         )
 
     def initialize(self):
+        self.lock = threading.Lock()
         self.count = 0
         self.first = 0.0
         self.last = 0.0
@@ -77,11 +85,17 @@ class Worker(sergeant.worker.Worker):
         pushed = task.kwargs.get('pushed_at')
         if pushed is not None:
             self.emit(f'latency {os.getpid()} {pushed!r} {started!r}')
+        if SLEEP_SECONDS > 0:
+            time.sleep(SLEEP_SECONDS)
         ended = time.time()
+        with self.lock:
+            self.count_task(started, ended)
+
+    def count_task(self, started, ended):
         if self.count == 0:
             self.first = started
         self.count += 1
-        self.last = ended
+        self.last = max(self.last, ended)
         if self.count == 1:
             self.emit(f'first_done {os.getpid()} {ended!r}')
 

@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sergeant-bench",
         abstract: "Benchmark sergeant for Swift against Python sergeant 0.27 and the raw Redis limit.",
-        subcommands: [RunBench.self, PushChild.self],
+        subcommands: [RunBench.self, PushChild.self, PushClientChild.self],
         defaultSubcommand: RunBench.self
     )
 }
@@ -126,8 +126,14 @@ struct RunBench: ParsableCommand {
     @Option(help: "Tasks of the callgrind run subtracted from it (its start-up).")
     var callgrindBaseline = 1_000
 
-    @Option(help: "Sections to run, comma separated: main, scaling, tls, startup, latency, local.")
-    var sections = "main,scaling,tls,startup,latency,local"
+    @Option(help: "Tasks of an IO-bound row (each waits 20 ms).")
+    var ioTasks = 20_000
+
+    @Option(help: "Tasks of a concurrent producers row.")
+    var producerTasks = 100_000
+
+    @Option(help: "Sections to run, comma separated: main, scaling, tls, io, producers, startup, latency, local.")
+    var sections = "main,scaling,tls,io,producers,startup,latency,local"
 
     @Option(help: "Write the results as CSV here too.")
     var csv: String?
@@ -139,8 +145,8 @@ struct RunBench: ParsableCommand {
     var revision: String?
 
     func validate() throws {
-        guard tasks >= 1, runs >= 1, scalingRuns >= 1, startupRuns >= 1, latencySamples >= 1, pythonLatencySamples >= 1, peerTasks >= 1 else {
-            throw ValidationError("--tasks, --peer-tasks, --runs, --scaling-runs, --startup-runs and the sample counts must be at least 1")
+        guard tasks >= 1, ioTasks >= 1, producerTasks >= 1, runs >= 1, scalingRuns >= 1, startupRuns >= 1, latencySamples >= 1, pythonLatencySamples >= 1, peerTasks >= 1 else {
+            throw ValidationError("--tasks, --io-tasks, --producer-tasks, --peer-tasks, --runs, --scaling-runs, --startup-runs and the sample counts must be at least 1")
         }
         guard callgrindBaseline >= 1, callgrindTasks > callgrindBaseline else {
             throw ValidationError("--callgrind-tasks (\(callgrindTasks)) must exceed --callgrind-baseline (\(callgrindBaseline)), which is at least 1")
@@ -175,6 +181,16 @@ struct RunBench: ParsableCommand {
             let tls = try bench.tlsRows()
             failed = runInterleaved(tls, runs: runs, title: "tls rows") || failed
             rows += tls
+        }
+        if wanted.contains("io") {
+            let io = bench.ioRows()
+            failed = runInterleaved(io, runs: runs, title: "io-bound rows") || failed
+            rows += io
+        }
+        if wanted.contains("producers") {
+            let producers = bench.producerRows()
+            failed = runInterleaved(producers, runs: runs, title: "concurrent producers rows") || failed
+            rows += producers
         }
         var extras: [Extra] = []
         if wanted.contains("startup") {

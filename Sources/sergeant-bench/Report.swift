@@ -158,6 +158,7 @@ struct Report {
                 lines.append(line("  " + pad(row.system.rawValue, 8) + "\(row.kind.rawValue), \(row.detail)", row, peers: peers, counted: counted))
             }
         }
+        lines += ioSectionLines()
         if !extras.isEmpty {
             lines.append("")
             lines.append("start-up and latency (ms)")
@@ -168,6 +169,7 @@ struct Report {
         }
         lines.append("")
         lines += targets()
+        lines += ioTargets()
         return lines.joined(separator: "\n")
     }
 
@@ -216,7 +218,7 @@ struct Report {
         for row in rows {
             let seconds = row.seconds
             var fields: [String] = [
-                row.section, row.section == "scaling" ? row.detail : row.kind.rawValue, row.system.rawValue,
+                row.section, ["scaling", "io", "producers"].contains(row.section) ? row.detail : row.kind.rawValue, row.system.rawValue,
                 row.system == .limit || row.system.isPeer ? row.detail : row.encoding,
                 row.atLeastOnce.map { $0 ? "true" : "false" } ?? "",
                 String(row.workers), String(row.threads), String(row.nodes), row.pinned ? "true" : "false",

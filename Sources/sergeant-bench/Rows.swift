@@ -100,7 +100,7 @@ final class Row {
 
     /// The label in progress lines and the table.
     var label: String {
-        if section == "scaling" { return "\(system.rawValue) \(detail)" }
+        if ["scaling", "io", "producers"].contains(section) { return "\(system.rawValue) \(detail)" }
         var words = [kind.rawValue, system.rawValue]
         if system == .limit || system.isPeer { words.append(detail) } else { words.append(encoding) }
         if section == "tls" { words.append(detail) }

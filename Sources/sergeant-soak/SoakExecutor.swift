@@ -8,12 +8,16 @@ enum SoakExecutor: String, CaseIterable, Sendable {
     case serial
     /// sergeant's threaded executor: a batch spread over `threads` threads.
     case threaded
+    /// The async executor: up to `max(2, threads) * 25` tasks at once on Swift concurrency
+    /// (the plugin's `BENCH_ASYNC`, its `max_concurrent_tasks`).
+    case async
 
     /// The plugin settings that select this executor.
     func pluginEnvironment(threads: Int) -> [String: String] {
         switch self {
         case .serial: return ["BENCH_THREADS": "1"]
         case .threaded: return ["BENCH_THREADS": String(max(2, threads))]
+        case .async: return ["BENCH_THREADS": "1", "BENCH_ASYNC": String(max(2, threads) * 25)]
         }
     }
 

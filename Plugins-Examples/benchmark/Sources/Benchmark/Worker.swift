@@ -17,6 +17,8 @@ import Synchronization
 /// | `BENCH_COMPRESSOR` | `none`, `zlib`, `gzip`, `bzip2`, `lzma` | none |
 /// | `BENCH_THREADS` | number_of_threads | 1 |
 /// | `BENCH_MAX_TASKS` | max_tasks_per_run (0: forever) | 0 |
+/// | `BENCH_ASYNC` | max_concurrent_tasks: N > 0 runs the async `work` on the async executor | 0 |
+/// | `BENCH_SLEEP_MS` | each task waits this long (async: `Task.sleep`; sync: `usleep`) | 0 |
 /// | `BENCH_REPORT` | file the report lines are appended to | (the worker's log) |
 ///
 /// Report lines, one `write(2)` each (atomic with O_APPEND, so workers can share a file):
@@ -50,7 +52,8 @@ final class Worker: Sergeant.Worker {
             logging: LoggingConfig(level: .info, logToStdout: true, events: Self.quietStarvation),
             // Reports the totals once the queue is dry (see the type's documentation).
             starvation: Starvation(timeWithNoTasks: 0.5),
-            atLeastOnce: Self.flag("BENCH_AT_LEAST_ONCE", true)
+            atLeastOnce: Self.flag("BENCH_AT_LEAST_ONCE", true),
+            maxConcurrentTasks: Self.number("BENCH_ASYNC", 0)
         )
     }
 
@@ -66,12 +69,29 @@ final class Worker: Sergeant.Worker {
         emit("ready \(getpid()) \(Self.unixTime())")
     }
 
+    /// Milliseconds each task waits (`BENCH_SLEEP_MS`): an IO-bound task.
+    private static let sleepMilliseconds = number("BENCH_SLEEP_MS", 0)
+
     override func work(task: SergeantTask) throws {
         let started = Self.unixTime()
         if let pushed = task.kwargs["pushed_at"]?.doubleValue {
             emit("latency \(getpid()) \(pushed) \(started)")
         }
-        let ended = Self.unixTime()
+        if Self.sleepMilliseconds > 0 { usleep(UInt32(Self.sleepMilliseconds * 1000)) }
+        count(started: started, ended: Self.unixTime())
+    }
+
+    /// The async executor's form (`BENCH_ASYNC` > 0): awaits the sleep instead of blocking a thread.
+    override func work(task: SergeantTask) async throws {
+        let started = Self.unixTime()
+        if let pushed = task.kwargs["pushed_at"]?.doubleValue {
+            emit("latency \(getpid()) \(pushed) \(started)")
+        }
+        if Self.sleepMilliseconds > 0 { try await Task.sleep(for: .milliseconds(Self.sleepMilliseconds)) }
+        count(started: started, ended: Self.unixTime())
+    }
+
+    private func count(started: Double, ended: Double) {
         let isFirst = totals.withLock { totals in
             if totals.count == 0 { totals.first = started }
             totals.count += 1
