@@ -69,7 +69,10 @@ vectors: interop-deps
 test: build examples fixtures interop-deps
 	$(SWIFT) test --disable-swift-testing
 
-demo: build examples
+# The demo needs the consumer plugin only: `make examples` would also build web_app's
+# Hummingbird, minutes on a new machine.
+demo: build
+	$(PLUGIN_BUILD) --package-path Plugins-Examples/consumer
 	@scripts/demo.sh
 
 bench: deps
