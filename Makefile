@@ -9,7 +9,7 @@
 #                  bench/results/latest.{csv,txt} and ratios.png. BENCH_ARGS tunes it, e.g.
 #                  "--runs 3 --tasks 20000 --peer-tasks 2000 --callgrind-tasks 3000": --no-peers skips
 #                  (and installs none of) the peers, --no-callgrind the Ir/task column and valgrind,
-#                  --sections main,scaling,tls,io,producers,startup,latency,local picks sections; all options: .build-bench/release/sergeant-bench run --help
+#                  --sections main,scaling,tls,io,producers,startup,latency,local,sentinel picks sections; all options: .build-bench/release/sergeant-bench run --help
 #   make soak      2,000,000 tasks per executor through two workers; fails when a worker's RSS grows
 #                  5% or more, or its descriptors at all, after warm-up: bench/results/soak.{csv,txt,png}
 #   make storm     1,000 crashing + 1,000 healthy tasks: backoff, dead letters, CPU time

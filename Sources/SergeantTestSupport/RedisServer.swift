@@ -81,18 +81,28 @@ public final class RedisServer: @unchecked Sendable {
         public var quorum: Int
         /// Milliseconds without an answer before the master is considered down.
         public var downAfterMilliseconds: Int
+        /// The sentinel's own password (`requirepass` in sentinel.conf); nil: none.
+        public var password: String?
+        /// The password the sentinel logs in to the master and replicas with
+        /// (`sentinel auth-pass`); nil: none.
+        public var masterPassword: String?
 
         /// Creates sentinel settings.
-        public init(masterName: String = "mymaster", masterPort: Int, quorum: Int = 2, downAfterMilliseconds: Int = 1000) {
+        public init(masterName: String = "mymaster", masterPort: Int, quorum: Int = 2, downAfterMilliseconds: Int = 1000,
+                    password: String? = nil, masterPassword: String? = nil) {
             self.masterName = masterName
             self.masterPort = masterPort
             self.quorum = quorum
             self.downAfterMilliseconds = downAfterMilliseconds
+            self.password = password
+            self.masterPassword = masterPassword
         }
     }
 
     /// The port it listens on.
     public let port: Int
+    /// The password the harness's own commands (``command(_:)``) log in with first; nil: none.
+    public var password: String?
     /// The port it listens on with TLS, when ``Options/tls`` is set.
     public let tlsPort: Int?
     /// Its data directory.
@@ -170,9 +180,12 @@ public final class RedisServer: @unchecked Sendable {
             let file = directory.appendingPathComponent("sentinel.conf")
             if !FileManager.default.fileExists(atPath: file.path) {
                 let name = sentinel.masterName
-                try Data(("sentinel monitor \(name) 127.0.0.1 \(sentinel.masterPort) \(sentinel.quorum)\n"
-                    + "sentinel down-after-milliseconds \(name) \(sentinel.downAfterMilliseconds)\n"
-                    + "sentinel failover-timeout \(name) 5000\n").utf8).write(to: file)
+                var lines = ["sentinel monitor \(name) 127.0.0.1 \(sentinel.masterPort) \(sentinel.quorum)",
+                             "sentinel down-after-milliseconds \(name) \(sentinel.downAfterMilliseconds)",
+                             "sentinel failover-timeout \(name) 5000"]
+                if let password = sentinel.masterPassword { lines.append("sentinel auth-pass \(name) \(password)") }
+                if let password = sentinel.password { lines.append("requirepass \(password)") }
+                try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
             }
             arguments += [file.path, "--sentinel"]
         }
@@ -224,6 +237,13 @@ public final class RedisServer: @unchecked Sendable {
         process.wait()
     }
 
+    /// Sends `signal` to the server process (`SIGSTOP`: a master that stops answering
+    /// without closing its connections; `SIGCONT` resumes it).
+    public func signal(_ signal: Int32) {
+        guard let process, process.isRunning else { return }
+        process.signal(signal)
+    }
+
     /// True when the server answers PING (or says it wants a password first).
     public func ping() -> Bool {
         // A server that wants a password (`--requirepass`) answers too.
@@ -231,8 +251,14 @@ public final class RedisServer: @unchecked Sendable {
         return reply == "+PONG" || reply.hasPrefix("-NOAUTH")
     }
 
-    /// Sends one inline command and returns the first reply line (tests only).
+    /// Sends one command and returns the first reply line (tests only).
     public func command(_ words: String...) throws -> String {
+        try reply(words).first ?? ""
+    }
+
+    /// Sends one command (after an AUTH with ``password``, if set) and returns the lines of
+    /// its reply, as far as one read brings them (tests only: short replies).
+    public func reply(_ words: [String]) throws -> [String] {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw SupportError("socket failed") }
         defer { close(descriptor) }
@@ -244,14 +270,21 @@ public final class RedisServer: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw SupportError("connect failed") }
-        var request = "*\(words.count)\r\n"
-        for word in words { request += "$\(word.utf8.count)\r\n\(word)\r\n" }
-        _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
-        var reply = [UInt8](repeating: 0, count: 4096)
-        let count = recv(descriptor, &reply, reply.count, 0)
-        guard count > 0 else { throw SupportError("no reply") }
-        let text = String(decoding: reply[..<count], as: UTF8.self)
-        return String(text.split(separator: "\r\n", omittingEmptySubsequences: false).first ?? "")
+        func exchange(_ words: [String]) throws -> [String] {
+            var request = "*\(words.count)\r\n"
+            for word in words { request += "$\(word.utf8.count)\r\n\(word)\r\n" }
+            _ = request.withCString { send(descriptor, $0, strlen($0), 0) }
+            var reply = [UInt8](repeating: 0, count: 4096)
+            let count = recv(descriptor, &reply, reply.count, 0)
+            guard count > 0 else { throw SupportError("no reply") }
+            let text = String(decoding: reply[..<count], as: UTF8.self)
+            return text.split(separator: "\r\n", omittingEmptySubsequences: false).map(String.init)
+        }
+        if let password {
+            let login = try exchange(["AUTH", password])
+            guard login.first == "+OK" else { return login }
+        }
+        return try exchange(words)
     }
 }
 

@@ -132,8 +132,8 @@ struct RunBench: ParsableCommand {
     @Option(help: "Tasks of a concurrent producers row.")
     var producerTasks = 100_000
 
-    @Option(help: "Sections to run, comma separated: main, scaling, tls, io, producers, startup, latency, local.")
-    var sections = "main,scaling,tls,io,producers,startup,latency,local"
+    @Option(help: "Sections to run, comma separated: main, scaling, tls, io, producers, startup, latency, local, sentinel.")
+    var sections = "main,scaling,tls,io,producers,startup,latency,local,sentinel"
 
     @Option(help: "Write the results as CSV here too.")
     var csv: String?
@@ -198,6 +198,9 @@ struct RunBench: ParsableCommand {
         }
         if wanted.contains("local") {
             extras += measureExtras(title: "local connector") { try bench.localConnectorExtras(tasks: 10_000, runs: runs) }
+        }
+        if wanted.contains("sentinel") {
+            extras += measureExtras(title: "sentinel") { try bench.sentinelExtras(tasks: 2_000, runs: runs) }
         }
         if wanted.contains("latency") {
             extras += measureExtras(title: "idle latency") {

@@ -22,7 +22,10 @@ struct ChaosCommand: ParsableCommand {
             (a new one is started), restart of redis-server on the same port and directory.
             Then it waits until the queue and the in-flight lists are empty and prints a summary.
             With --connector local the workers share an SQLite file instead (no redis-server, no
-            redis faults).
+            redis faults). With --broker sentinel the workers reach a master, its replica and three
+            sentinels through redis-sentinel:// and the redis fault is a SIGKILL of the master (the
+            sentinels promote the replica; the killed server comes back as the new replica);
+            --durability replicated makes every write wait for the replica (WAIT 1).
 
             Exit code 0 when no task was lost and the dead-letter list holds exactly the poison
             task; 1 otherwise (including a run that does not drain before --timeout); 2 when the
@@ -57,6 +60,12 @@ struct ChaosCommand: ParsableCommand {
 
     @Option(help: "The workers' connector: redis (a private redis-server) or local (an SQLite file in the work directory).")
     var connector = "redis"
+
+    @Option(help: "With --connector redis: single (one redis-server) or sentinel (master, replica, three sentinels).")
+    var broker = ChaosBroker.single
+
+    @Option(help: "With --broker sentinel: acknowledged (Redis's own) or replicated (WAIT 1 after every write).")
+    var durability = "acknowledged"
 
     @Option(name: .customLong("redis-downtime"), help: "Most seconds redis-server stays down during a restart.")
     var redisDowntime = 1.5
@@ -96,20 +105,31 @@ struct ChaosCommand: ParsableCommand {
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard ["redis", "local"].contains(connector) else { throw ValidationError("--connector must be redis or local") }
+        guard connector == "redis" || broker == .single else { throw ValidationError("--broker \(broker.rawValue) needs --connector redis") }
+        guard ["acknowledged", "replicated"].contains(durability) else {
+            throw ValidationError("--durability must be acknowledged or replicated")
+        }
+        guard durability == "acknowledged" || broker == .sentinel else {
+            throw ValidationError("--durability replicated needs --broker sentinel (a single redis-server has no replica to wait for)")
+        }
         _ = try kinds()
     }
 
     func kinds() throws -> [FaultKind] {
-        let names = (faultKinds ?? (connector == "local" ? "worker,supervisor" : "worker,supervisor,redis")).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let redisFaults = connector == "local" ? [] : broker.redisFaults
+        let defaults = ([FaultKind.workerKill, .supervisorKill] + redisFaults).map(\.option).joined(separator: ",")
+        let names = (faultKinds ?? defaults).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let kinds = try names.map { name in
             guard let kind = FaultKind.allCases.first(where: { $0.option == name }) else {
-                throw ValidationError("unknown fault kind \(name) in --fault-kinds; use worker, supervisor, redis")
+                throw ValidationError("unknown fault kind \(name) in --fault-kinds; use worker, supervisor, redis, failover")
             }
             return kind
         }
         guard !kinds.isEmpty else { throw ValidationError("--fault-kinds names no fault") }
-        if connector == "local" && kinds.contains(.redisRestart) {
-            throw ValidationError("--fault-kinds redis needs --connector redis: the local connector runs no redis-server")
+        for kind in kinds where [.redisRestart, .masterKill].contains(kind) && !redisFaults.contains(kind) {
+            throw ValidationError(connector == "local"
+                ? "--fault-kinds \(kind.option) needs --connector redis: the local connector runs no redis-server"
+                : "--fault-kinds \(kind.option) is not a fault of --broker \(broker.rawValue); use \(redisFaults.map(\.option).joined(separator: ", "))")
         }
         return kinds
     }
@@ -119,7 +139,7 @@ struct ChaosCommand: ParsableCommand {
         installInterruptHandlers()
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         let settings = ChaosSettings(
-            connector: connector, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            connector: connector, broker: broker, durability: durability, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
             plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
             workDir: workDir, keep: keep

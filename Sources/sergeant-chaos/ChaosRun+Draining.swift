@@ -93,6 +93,8 @@ extension ChaosRun {
         local = nil
         redis?.stop(timeout: 30)
         redis = nil
+        group?.stop()
+        group = nil
         if success && !settings.keep && settings.workDir == nil {
             try? FileManager.default.removeItem(atPath: directory)
         } else {

@@ -1,5 +1,6 @@
 import Foundation
 import SergeantCore
+import SergeantTestSupport
 
 // MARK: - Faults
 
@@ -117,11 +118,34 @@ extension ChaosRun {
                 anomaly("redis-server lost its data over the restart (marker key is \(reply))")
             }
             detail = String(format: "restart redis-server (stop took %.2f s, down %.2f s more)", stopTook, down)
+        case .masterKill:
+            guard let group else { return false }
+            detail = failover(group)
         }
         let record = FaultRecord(number: faults.count + 1, kind: kind, time: at, detail: detail)
         faults.append(record)
         say("fault \(record.number)/\(settings.maxFaults): \(detail) [before: \(before)]")
         return true
+    }
+
+    /// SIGKILLs the master, waits for the sentinels to promote the replica, and starts the
+    /// killed server again as the new replica (the next failover needs one).
+    private func failover(_ group: SentinelGroup) -> String {
+        let killedAt = unixTime()
+        do {
+            let killed = try group.killMaster()
+            let promoted = try group.waitForFailover(from: killed)
+            let promotedAfter = unixTime() - killedAt
+            try group.restart(port: killed)
+            if let reply = try? command("GET", "\(queue).chaos-marker"), reply != .bytes(Array(marker.utf8)) {
+                anomaly("the promoted replica lacks the data of the master (marker key is \(reply))")
+            }
+            return String(format: "SIGKILL master on port %d; the sentinels promoted port %d after %.2f s; %d is its replica again after %.2f s",
+                          killed, promoted, promotedAfter, killed, unixTime() - killedAt)
+        } catch {
+            anomaly("failover: \(error)")
+            return "SIGKILL master: \(error)"
+        }
     }
 
     /// Workers of the current supervisor that are alive now.

@@ -114,7 +114,7 @@ extension ChaosRun {
         if !drained && setupFailure == nil { failures.append("the queue did not drain (queued or in-flight tasks left: a hang)") }
         if interrupted { failures.append("interrupted") }
         print("result:     " + (failures.isEmpty ? "PASS" : "FAIL: " + failures.joined(separator: "; ")))
-        if !failures.isEmpty { print("repeat:     sergeant-chaos --connector \(settings.connector) --seed \(settings.seed) --tasks \(settings.tasks) --workers \(settings.workers)"
+        if !failures.isEmpty { print("repeat:     sergeant-chaos --connector \(settings.connector) --broker \(settings.broker.rawValue) --durability \(settings.durability) --seed \(settings.seed) --tasks \(settings.tasks) --workers \(settings.workers)"
                                      + " --batch \(settings.batch) --async \(settings.concurrentTasks) --faults \(settings.maxFaults) --min-interval \(settings.minInterval)"
                                      + " --max-interval \(settings.maxInterval) --redis-downtime \(settings.redisDowntime)"
                                      + " --fault-kinds \(settings.kinds.map(\.option).joined(separator: ","))") }

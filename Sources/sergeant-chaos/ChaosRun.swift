@@ -18,6 +18,8 @@ final class ChaosRun {
     let marker: String
     var port = 0
     var redis: RedisServer?
+    /// The master, replica and sentinels of a `--broker sentinel` run.
+    var group: SentinelGroup?
     var redisStarts = 0
     var host: ChildProcess?
     var hostStarts = 0
@@ -58,7 +60,8 @@ final class ChaosRun {
 
     /// Runs everything and returns the exit code.
     func execute() -> Int32 {
-        print("sergeant-chaos: seed \(settings.seed) (repeat with --seed \(settings.seed)); connector \(settings.connector); tasks \(settings.tasks) + 1 poison,"
+        let broker = isLocal ? "" : " (\(settings.broker.rawValue), durability \(settings.durability))"
+        print("sergeant-chaos: seed \(settings.seed) (repeat with --seed \(settings.seed)); connector \(settings.connector)\(broker); tasks \(settings.tasks) + 1 poison,"
               + " \(settings.workers) workers, batch \(settings.batch),"
               + (settings.concurrentTasks > 0 ? " async executor with \(settings.concurrentTasks) tasks in flight per worker," : "")
               + " up to \(settings.maxFaults) faults every"
@@ -99,9 +102,14 @@ final class ChaosRun {
             local = try LocalConnector(filePath: localFile)
             return
         }
-        port = try freePort()
-        try startRedis()
-        status = RedisConnection(node: RedisNode(host: "127.0.0.1", port: port), logger: quiet, reconnectTimeout: 20)
+        if settings.broker == .sentinel {
+            group = try SentinelGroup()
+        } else {
+            port = try freePort()
+            try startRedis()
+        }
+        // Through the sentinels, it follows the master across failovers.
+        status = RedisConnection(node: redisNode, logger: quiet, reconnectTimeout: 20)
         guard case .status("OK") = try command("SET", "\(queue).chaos-marker", marker) else {
             throw SetupError("cannot write to redis-server")
         }
@@ -122,6 +130,15 @@ final class ChaosRun {
         redis = try RedisServer(options: options, output: output)
     }
 
+    /// The URL the workers and the producers are given (SERGEANT_REDIS).
+    var redisURL: String {
+        guard let group else { return "redis://127.0.0.1:\(port)/0" }
+        return group.url(durability: settings.durability == "acknowledged" ? nil : settings.durability)
+    }
+
+    /// The node of ``redisURL``.
+    var redisNode: RedisNode { RedisNode(url: redisURL)! }
+
     func command(_ words: String...) throws -> RedisReply {
         guard let status else { throw SetupError("no redis connection") }
         return try status.command(words.map { Array($0.utf8) })
@@ -133,7 +150,7 @@ final class ChaosRun {
     }
 
     private func pushTasks() throws {
-        let connector: any QueueConnector = local ?? RedisConnector(nodes: [RedisNode(host: "127.0.0.1", port: port)], logger: quiet)
+        let connector: any QueueConnector = local ?? RedisConnector(nodes: [redisNode], logger: quiet)
         let broker = Broker(connector: connector, encoder: EncoderConfig().taskEncoder)
         _ = try broker.purge(queue: queue)
         // The poison task goes somewhere in the middle, through the real producer CLI.
@@ -157,7 +174,7 @@ final class ChaosRun {
         if poisonAfter < settings.tasks { try pushNumbers(poisonAfter + 1...settings.tasks) }
         let queued = length(queue) ?? -1
         guard queued == settings.tasks + 1 else { throw SetupError("pushed \(settings.tasks + 1) tasks but the queue holds \(queued)") }
-        say("pushed \(settings.tasks) numbered tasks and the poison task (after task \(poisonAfter)) to \(queue) \(isLocal ? "in \(localFile)" : "on port \(port)")")
+        say("pushed \(settings.tasks) numbered tasks and the poison task (after task \(poisonAfter)) to \(queue) \(isLocal ? "in \(localFile)" : group == nil ? "on port \(port)" : "through \(redisURL)")")
     }
 
     private func hostEnvironment() -> [String: String] {
@@ -166,7 +183,7 @@ final class ChaosRun {
         if isLocal {
             environment["CHAOS_LOCAL_FILE"] = localFile
         } else {
-            environment["SERGEANT_REDIS"] = "redis://127.0.0.1:\(port)/0"
+            environment["SERGEANT_REDIS"] = redisURL
         }
         return environment
     }

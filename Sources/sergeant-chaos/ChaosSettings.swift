@@ -4,6 +4,11 @@
 struct ChaosSettings {
     /// `redis` or `local` (the SQLite file, no redis-server).
     var connector: String
+    /// With `redis`: one redis-server or a sentinel-monitored master.
+    var broker: ChaosBroker
+    /// The workers' and the producer's `durability` (`acknowledged` or `replicated`, WAIT 1);
+    /// only with `--broker sentinel`, which has a replica.
+    var durability: String
     var tasks: Int
     var workers: Int
     var batch: Int

@@ -45,6 +45,18 @@ final class ChaosTests: XCTestCase {
         ])
     }
 
+    /// `--broker sentinel --durability replicated`: the workers reach a master, its replica
+    /// and three sentinels through redis-sentinel://; a master SIGKILL (the sentinels promote
+    /// the replica, the killed server comes back as its replica), a worker SIGKILL and a
+    /// supervisor SIGKILL, in a random order. With WAIT 1 after every write no task may be lost.
+    func testNoTaskIsLostThroughSentinelFailovers() throws {
+        try assertNoTaskIsLost([
+            "--broker", "sentinel", "--durability", "replicated", "--fault-kinds", "failover,worker,supervisor",
+            "--tasks", "3000", "--workers", "3", "--faults", "3", "--min-interval", "0.2", "--max-interval", "0.8",
+            "--timeout", "120",
+        ])
+    }
+
     func assertNoTaskIsLost(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try ChildProcess.run([try ProjectPaths.executable("sergeant-chaos")] + arguments + [
             "--plugin", try ProjectPaths.fixturePackage("chaos"), "--bin", ProjectPaths.binaries.path,

@@ -21,7 +21,7 @@ public final class RedisConnection {
     private var stream: (any RedisStream)?
     /// Parses the replies of ``stream``; reset with each new stream.
     private let reader = RedisReplyReader()
-    private let logger: Logger
+    let logger: Logger
     /// SHA1 of each Lua script loaded on this connection, by script identity.
     private var scripts: [ObjectIdentifier: [UInt8]] = [:]
     /// The commands of the current round trip in the wire format, reused between calls so a
@@ -305,6 +305,9 @@ public final class RedisConnection {
         if node.database != 0 { setup.append(["SELECT", String(node.database)]) }
         let setupCommands = setup.commands
         for command in RedisServerCheck.commands { setup.append(command) }
+        // A sentinel can name a stale master right after a failover: ask the node itself.
+        let checksRole = node.sentinel != nil
+        if checksRole { setup.append(["ROLE"]) }
         let replies: [RedisReply]
         do throws(BrokerError) {
             try stream.write(setup.bytes)
@@ -319,7 +322,14 @@ public final class RedisConnection {
                 throw setupRefusal(message, authenticating: authenticates && index == 0)
             }
         }
-        let check = RedisServerCheck(replies: replies.dropFirst(setupCommands))
+        var checkReplies = replies.dropFirst(setupCommands)
+        if checksRole, let role = checkReplies.popLast() {
+            do throws(BrokerError) { try checkRole(role) } catch {
+                disconnect()
+                throw error
+            }
+        }
+        let check = RedisServerCheck(replies: checkReplies)
         check.log(node: node, previous: serverCheck, to: logger)
         serverCheck = check
         return stream

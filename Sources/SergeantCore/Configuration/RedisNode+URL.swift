@@ -15,6 +15,12 @@ extension RedisNode {
     ///   parameters set the rest of ``RedisTLSConfig``: `ca_file`, `cert_file`, `key_file`,
     ///   `server_name` and `verify` (`yes`/`no`).
     ///
+    /// - `redis-sentinel://[[user]:password@]host:port[,host:port...]/MASTER_NAME[/database]`:
+    ///   the master the sentinels monitor as `MASTER_NAME` (``RedisSentinelConfig``); user,
+    ///   password and database are the master's. Query parameters: `sentinel_username` and
+    ///   `sentinel_password` (the sentinels' own login), `durability` (`acknowledged` or
+    ///   `replicated`, ``RedisDurability``).
+    ///
     /// User, password and query values may be percent-encoded (`%40` for `@`).
     public init?(url: String) {
         if url.hasPrefix("redis-sentinel://") {
@@ -71,9 +77,14 @@ extension RedisNode {
                   database: database, tls: tls)
     }
 
-    /// `[[user]:password@]host:port[,host:port...]/MASTER_NAME[/database]`, after the scheme.
+    /// `[[user]:password@]host:port[,host:port...]/MASTER_NAME[/database][?query]`, after the scheme.
     private init?(sentinelURL: Substring) {
         var rest = sentinelURL
+        var query: Substring = ""
+        if let question = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: question)...]
+            rest = rest[..<question]
+        }
         var credentials = ""
         if let at = rest.lastIndex(of: "@") {
             credentials = String(rest[..<at]) + "@"
@@ -89,7 +100,20 @@ extension RedisNode {
         }
         guard let first = sentinels.first,
               var node = RedisNode(url: "redis://\(credentials)\(first.host):\(first.port)/\(path.count == 2 ? path[1] : "0")") else { return nil }
-        node.sentinel = RedisSentinelConfig(masterName: String(name), sentinels: sentinels)
+        var sentinel = RedisSentinelConfig(masterName: String(name), sentinels: sentinels)
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let value = Self.percentDecoded(parts[1]) else { return nil }
+            switch parts[0] {
+            case "sentinel_username": sentinel.username = value.isEmpty ? nil : value
+            case "sentinel_password": sentinel.password = value.isEmpty ? nil : value
+            case "durability":
+                guard let durability = RedisDurability(rawValue: value) else { return nil }
+                node.durability = durability
+            default: return nil
+            }
+        }
+        node.sentinel = sentinel
         self = node
     }
 

@@ -5,9 +5,11 @@
 /// failover it reconnects to the promoted replica.
 ///
 /// In a node's JSON: `"sentinel": {"master_name": "mymaster", "sentinels": [{"host": "s1",
-/// "port": 26379}, ...]}`; as a URL `redis-sentinel://s1:26379,s2:26379/mymaster`. The
-/// node's user, password and database are the master's; the sentinels are asked without
-/// a password.
+/// "port": 26379}, ...], "username": "...", "password": "..."}`; as a URL
+/// `redis-sentinel://s1:26379,s2:26379/mymaster?sentinel_password=...`. The node's user,
+/// password and database are the master's; ``username`` and ``password`` are the
+/// sentinels' own (`requirepass` or an ACL user in sentinel.conf), distinct from the
+/// master's: without them the sentinels are asked without logging in.
 public struct RedisSentinelConfig: Codable, Sendable, Hashable {
     /// One sentinel's address.
     public struct Address: Codable, Sendable, Hashable, CustomStringConvertible {
@@ -31,14 +33,22 @@ public struct RedisSentinelConfig: Codable, Sendable, Hashable {
     /// The sentinels to ask, in order; the first that answers is used.
     public var sentinels: [Address]
 
+    /// The ACL user the sentinels are asked as (`AUTH username password`); nil: `default`.
+    public var username: String?
+    /// The sentinels' password (`requirepass` in sentinel.conf, or ``username``'s); nil: the
+    /// sentinels are asked without logging in. Never logged.
+    public var password: String?
+
     /// Creates a sentinel configuration.
-    public init(masterName: String, sentinels: [Address]) {
+    public init(masterName: String, sentinels: [Address], username: String? = nil, password: String? = nil) {
         self.masterName = masterName
         self.sentinels = sentinels
+        self.username = username
+        self.password = password
     }
 
     enum CodingKeys: String, CodingKey {
         case masterName = "master_name"
-        case sentinels
+        case sentinels, username, password
     }
 }
