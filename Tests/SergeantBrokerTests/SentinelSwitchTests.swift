@@ -52,13 +52,13 @@ final class SentinelSwitchTests: XCTestCase {
         XCTAssertEqual(try group.master().command("LLEN", "q"), ":1")
 
         let started = MonotonicClock.now
-        XCTAssertThrowsError(try broker(group.url(sentinelLogin: false)).length(queue: "q", includeDelayed: false)) { error in
+        XCTAssertThrowsError(try broker(group.url(sentinelLogin: false)).count(queue: "q", includeDelayed: false)) { error in
             let error = error as! BrokerError
             XCTAssertEqual(error.reason, .authenticationRequired, error.message)
             XCTAssertTrue(error.message.contains("sentinel_password"), error.message)
         }
         let wrong = group.url(sentinelLogin: false) + "?sentinel_password=nope"
-        XCTAssertThrowsError(try broker(wrong).length(queue: "q", includeDelayed: false)) { error in
+        XCTAssertThrowsError(try broker(wrong).count(queue: "q", includeDelayed: false)) { error in
             let error = error as! BrokerError
             XCTAssertEqual(error.reason, .authenticationFailed, error.message)
             XCTAssertTrue(error.message.contains("the sentinels' own, not the master's"), error.message)
@@ -132,7 +132,7 @@ final class SentinelSwitchTests: XCTestCase {
         XCTAssertEqual(try replica.command("REPLICAOF", "NO", "ONE"), "+OK")
         XCTAssertEqual(try master.command("REPLICAOF", "127.0.0.1", String(replica.port)), "+OK")
         XCTAssertEqual(try group.masterPort(), master.port)
-        XCTAssertThrowsError(try broker(group.url(), reconnectTimeout: 1.5).length(queue: "q", includeDelayed: false)) { error in
+        XCTAssertThrowsError(try broker(group.url(), reconnectTimeout: 1.5).count(queue: "q", includeDelayed: false)) { error in
             XCTAssertTrue("\(error)".contains("not the master (ROLE)"), "\(error)")
         }
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SergeantCore
 
 // MARK: - SentinelLink
@@ -39,6 +42,12 @@ final class SentinelLink {
         var request = RequestBuffer()
         request.append(arguments)
         try stream.write(request.bytes)
+    }
+
+    /// Makes a read give up after `seconds` without data (the subscription's poll).
+    func setReadTimeout(seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        _ = setsockopt(stream.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// The next reply (or pushed message); throws on a read timeout, as on any failure.

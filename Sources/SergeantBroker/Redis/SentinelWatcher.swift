@@ -43,6 +43,8 @@ final class SentinelWatcher: Sendable {
     /// Seconds a read of the subscription waits before the watcher checks that it still has
     /// transports, and between two `PING`s.
     static let pollSeconds = 1
+    /// Seconds a sentinel may take to connect and answer the login and the subscription.
+    static let setupSeconds = 2
 
     let config: RedisSentinelConfig
     private let logger: Logger
@@ -180,13 +182,14 @@ final class SentinelWatcher: Sendable {
     /// Subscribes at `sentinel` and handles its announcements; returns when no transport is
     /// left, throws when the sentinel fails or stops answering.
     private func subscribe(at sentinel: RedisSentinelConfig.Address) throws(BrokerError) {
-        let link = try SentinelLink(to: sentinel, config: config, timeout: Self.pollSeconds)
+        let link = try SentinelLink(to: sentinel, config: config, timeout: Self.setupSeconds)
         try link.send(["SUBSCRIBE", "+switch-master"])
         guard case .array(let confirmation) = try link.next(), confirmation.first == .bytes(Array("subscribe".utf8)) else {
             throw BrokerError("\(sentinel) did not confirm the subscription")
         }
+        link.setReadTimeout(seconds: Self.pollSeconds)
         // An announcement made while unsubscribed: ask where the master is now.
-        let current = try SentinelLink(to: sentinel, config: config, timeout: 2).masterAddress(of: config.masterName)
+        let current = try SentinelLink(to: sentinel, config: config, timeout: Self.setupSeconds).masterAddress(of: config.masterName)
         masterIs(current, announced: false)
         logger.debug("sentinel: subscribed to +switch-master at \(sentinel)")
         var unanswered = 0
