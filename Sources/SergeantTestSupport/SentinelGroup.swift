@@ -26,7 +26,12 @@ public final class SentinelGroup: @unchecked Sendable {
         self.masterPassword = masterPassword
         self.sentinelPassword = sentinelPassword
         let master = try startServer(port: nil, replicaOf: nil)
-        _ = try startServer(port: nil, replicaOf: master.port)
+        let replica = try startServer(port: nil, replicaOf: master.port)
+        // Until its first sync a replica holds nothing: a failover before it would promote an
+        // empty server.
+        try waitUntil(timeout: 60, "the replica's first sync") {
+            try replica.reply(["INFO", "replication"]).contains("master_link_status:up")
+        }
         for _ in 0..<3 {
             var options = RedisServer.Options()
             options.sentinel = .init(masterName: masterName, masterPort: master.port, password: sentinelPassword,
@@ -123,7 +128,8 @@ public final class SentinelGroup: @unchecked Sendable {
 
     @discardableResult
     private func startServer(port: Int?, replicaOf master: Int?) throws -> RedisServer {
-        var arguments: [String] = []
+        // Redis 7 waits 5 s (repl-diskless-sync-delay) for more replicas before a first sync.
+        var arguments = ["--repl-diskless-sync-delay", "0"]
         if let master { arguments += ["--replicaof", "127.0.0.1", String(master)] }
         if let masterPassword { arguments += ["--requirepass", masterPassword, "--masterauth", masterPassword] }
         let server = try RedisServer(options: RedisServer.Options(port: port, extraArguments: arguments))
