@@ -141,5 +141,7 @@ final class RedisSentinelTests: XCTestCase {
         XCTAssertEqual(duplicated.filter { $0 >= 100 }, [])
         XCTAssertTrue(logs.entries.contains { $0.message.contains("the sentinels name 127.0.0.1:\(replica.port) as the master") },
                       "\(logs.entries.map(\.message))")
+        XCTAssertFalse(logs.entries.contains { $0.message.contains("restarted (run_id") },
+                       "a failover (a new master, a new run_id) is no restart of one: \(logs.entries.map(\.message))")
     }
 }

@@ -292,6 +292,7 @@ public final class RedisConnection {
     /// node's settings checked (``RedisServerCheck``), all in one round trip.
     private func connected() throws(BrokerError) -> any RedisStream {
         if let stream { return stream }
+        let masterBefore = (transport as? SentinelTransport)?.master
         let stream = try transport.connect(to: node)
         self.stream = stream
         // Its own buffer: `request` may hold the commands waiting for this connection.
@@ -330,7 +331,9 @@ public final class RedisConnection {
             }
         }
         let check = RedisServerCheck(replies: checkReplies)
-        check.log(node: node, previous: serverCheck, to: logger)
+        // After a failover the master is another server: its run_id is new, and no restart.
+        let sameServer = (transport as? SentinelTransport).map { $0.master == masterBefore } ?? true
+        check.log(node: node, previous: sameServer ? serverCheck : nil, to: logger)
         serverCheck = check
         return stream
     }
