@@ -96,7 +96,8 @@ storm: build fixtures
 	SERGEANT_STORM_TASKS=$(STORM_TASKS) SERGEANT_STORM_WORKERS=$(STORM_WORKERS) $(SWIFT) test --disable-swift-testing --filter CrashStormTests/testCrashStorm
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
-# lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N").
+# lost task or a dead-letter list that is not exactly the poison task (CHAOS_ARGS="--seed N";
+# CHAOS_ARGS="--broker sentinel [--durability replicated]": master SIGKILLs and Sentinel failovers).
 .PHONY: chaos
 chaos: deps
 	@SWIFT="$(SWIFT)" scripts/chaos.sh $(CHAOS_ARGS)
