@@ -1,5 +1,6 @@
 import Foundation
 import SergeantCore
+import SergeantTestSupport
 
 // MARK: - Faults
 
