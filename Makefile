@@ -1,7 +1,9 @@
 # sergeant for Swift: thin wrappers over swift build / swift test.
 #   make demo      the seed example end to end (producer -> sergeant-host -> worker plugin)
 #   make test      every test, against a private redis-server the tests start themselves
-#   make examples  build every worker plugin under Plugins-Examples/
+#   make examples  build every worker plugin under Plugins-Examples/ (and the Swift test fixtures: one
+#                  build in Tests/Plugins; the consumer example in its own directory, as a user would);
+#                  make examples-each builds each example in its own directory
 #   make vectors   rewrite the Python sergeant task vectors under Tests/Fixtures/
 #   make install   sergeant, sergeant-host, sergeant-worker into $(PREFIX)/bin (PREFIX=/usr/local)
 #   make bench     this project vs Python sergeant 0.27, Sidekiq, RQ and Dramatiq vs the bare Redis
@@ -34,29 +36,46 @@ deps:
 build: deps
 	$(SWIFT) build
 
-examples: deps
+# Every plugin package the tests load but the consumer example, in one build (Tests/Plugins/Package.swift):
+# the SDK and the web app's Hummingbird are built once for all of them, not once per package. `swift build`
+# there links every plugin's .so; the web app's server is an executable product, built by name.
+PLUGINS := Tests/Plugins
+.PHONY: plugins examples-each
+plugins: deps
+	$(PLUGIN_BUILD) --package-path $(PLUGINS)
+	$(PLUGIN_BUILD) --package-path $(PLUGINS) --product web-app
+
+# The consumer example is built exactly as a user builds a worker: `swift build` in its own directory.
+examples: plugins
+	$(PLUGIN_BUILD) --package-path Plugins-Examples/consumer
+
+# Each example in its own directory, as a user would build any of them (slow: each builds the SDK, and
+# web_app Hummingbird, again); make test does not need it.
+examples-each: deps
 	@for dir in Plugins-Examples/*/; do \
 		echo "building plugin $$dir"; \
 		$(PLUGIN_BUILD) --package-path "$$dir" || exit 1; \
 	done
 
-fixtures: deps
+# The Swift fixture packages (Tests/Fixtures/{async,chaos,parity}) are built by `plugins`; the C ones here.
+FIXTURE_CC = $(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include
+.PHONY: c-fixtures
+fixtures: plugins c-fixtures
+
+c-fixtures: deps
 	@mkdir -p $(FIXTURES)
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/future_worker.c -o $(FIXTURES)/libfuture_worker.so
-	$(CC) -shared -fPIC -Wall -Werror -pthread -ISources/CSergeantABI/include Tests/Fixtures/async_c_worker.c -o $(FIXTURES)/libasync_c_worker.so
-	$(CC) -shared -fPIC -Wall -Werror -DWORKER_VERSION=1 -ISources/CSergeantABI/include Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v1.so
-	$(CC) -shared -fPIC -Wall -Werror -DWORKER_VERSION=2 -ISources/CSergeantABI/include Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v2.so
-	$(CC) -shared -fPIC -Wall -Werror -ISources/CSergeantABI/include Tests/Fixtures/config_worker.c -o $(FIXTURES)/libconfig_worker.so
+	$(FIXTURE_CC) Tests/Fixtures/abi_v2.c -o $(FIXTURES)/libabi_v2.so
+	$(FIXTURE_CC) Tests/Fixtures/no_factory.c -o $(FIXTURES)/libno_factory.so
+	$(FIXTURE_CC) Tests/Fixtures/c_worker.c -o $(FIXTURES)/libc_worker.so
+	$(FIXTURE_CC) Tests/Fixtures/crashing_worker.c -o $(FIXTURES)/libcrashing_worker.so
+	$(FIXTURE_CC) Tests/Fixtures/future_worker.c -o $(FIXTURES)/libfuture_worker.so
+	$(FIXTURE_CC) -pthread Tests/Fixtures/async_c_worker.c -o $(FIXTURES)/libasync_c_worker.so
+	$(FIXTURE_CC) -DWORKER_VERSION=1 Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v1.so
+	$(FIXTURE_CC) -DWORKER_VERSION=2 Tests/Fixtures/versioned_worker.c -o $(FIXTURES)/libversioned_v2.so
+	$(FIXTURE_CC) Tests/Fixtures/config_worker.c -o $(FIXTURES)/libconfig_worker.so
 	$(CC) -shared -fPIC -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/legacy_worker.c -o $(FIXTURES)/liblegacy_worker.so
 	$(CC) -Wall -Werror -ITests/Fixtures/abi-1.0 Tests/Fixtures/abi10_host.c -o $(FIXTURES)/abi10-host -ldl
 	@printf 'this is not an ELF file\n' > $(FIXTURES)/not_a_plugin.so
-	$(PLUGIN_BUILD) --package-path Tests/Fixtures/parity
-	$(PLUGIN_BUILD) --package-path Tests/Fixtures/chaos
-	$(PLUGIN_BUILD) --package-path Tests/Fixtures/async
 
 .PHONY: interop-deps vectors
 interop-deps: deps
@@ -92,7 +111,7 @@ soak: deps
 STORM_TASKS ?= 1000
 STORM_WORKERS ?= 2
 .PHONY: storm
-storm: build fixtures
+storm: build c-fixtures
 	SERGEANT_STORM_TASKS=$(STORM_TASKS) SERGEANT_STORM_WORKERS=$(STORM_WORKERS) $(SWIFT) test --disable-swift-testing --filter CrashStormTests/testCrashStorm
 
 # make chaos: SIGKILL workers and supervisors and restart redis-server under load; fails on a
@@ -123,7 +142,7 @@ install-binaries:
 	@echo "installed sergeant, sergeant-host and sergeant-worker in $(DESTDIR)$(PREFIX)/bin"
 
 clean:
-	rm -rf .build Plugins-Examples/*/.build
+	rm -rf .build Plugins-Examples/*/.build Tests/Plugins/.build Tests/Fixtures/*/.build
 
 # make fuzz: scripts/build-fuzz.sh compiles the modules under test with swiftc
 # -sanitize=fuzzer,address into .build/fuzz/, then each target runs (nice 19, one job) from its

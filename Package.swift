@@ -5,6 +5,22 @@
 // `Sergeant` product of this one.
 import PackageDescription
 
+/// One of the repository's own tools (`make bench`, `make chaos`, `make soak`): an executable that
+/// drives the real processes through the broker, with a private redis-server from SergeantTestSupport.
+func toolTarget(_ name: String, extraDependencies: [Target.Dependency] = []) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: extraDependencies + [
+            "SergeantBroker",
+            "SergeantCompression",
+            "SergeantCore",
+            "SergeantTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    )
+}
+
 let package = Package(
     name: "sergeant",
     platforms: [.macOS(.v13)],
@@ -179,44 +195,11 @@ let package = Package(
         ),
 
         /// `make bench`: the benchmark table against a private redis-server.
-        .executableTarget(
-            name: "sergeant-bench",
-            dependencies: [
-                "SergeantBroker",
-                "SergeantClient",
-                "SergeantCompression",
-                "SergeantCore",
-                "SergeantTestSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-
+        toolTarget("sergeant-bench", extraDependencies: ["SergeantClient"]),
         /// `make chaos`: SIGKILLed workers and supervisors, redis-server restarts; counts lost tasks.
-        .executableTarget(
-            name: "sergeant-chaos",
-            dependencies: [
-                "SergeantBroker",
-                "SergeantCompression",
-                "SergeantCore",
-                "SergeantTestSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-
+        toolTarget("sergeant-chaos"),
         /// `make soak`: millions of tasks per executor; RSS, descriptors and Redis memory sampled for growth.
-        .executableTarget(
-            name: "sergeant-soak",
-            dependencies: [
-                "SergeantBroker",
-                "SergeantCompression",
-                "SergeantCore",
-                "SergeantTestSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        toolTarget("sergeant-soak"),
 
         // MARK: Tests
         /// Real services for tests: a redis-server on a free port, paths of built plugins.

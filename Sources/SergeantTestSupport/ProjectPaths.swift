@@ -19,6 +19,15 @@ public enum ProjectPaths {
         return root.appendingPathComponent(".build/debug")
     }
 
+    /// Where the repository's tools (sergeant-chaos, sergeant-soak) find `sergeant`, `sergeant-host`
+    /// and `sergeant-worker` when no --bin is given: SERGEANT_BIN, else the running tool's own
+    /// directory (SwiftPM builds them side by side).
+    public static var toolBinaries: String {
+        if let path = ProcessInfo.processInfo.environment["SERGEANT_BIN"] { return path }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
     /// A built executable of this package. `sergeant-host` comes with the `sergeant-worker`
     /// beside it that its worker processes run.
     public static func executable(_ name: String) throws -> String {
@@ -31,18 +40,41 @@ public enum ProjectPaths {
         return binaries.appendingPathComponent(name).path
     }
 
-    /// The .so of example plugin `name` under Plugins-Examples (built by `make examples`).
+    /// Where `make examples fixtures` builds every plugin package but the consumer example in one
+    /// build (Tests/Plugins/Package.swift): their .so files and the web app's `web-app`.
+    public static let pluginsBuild = root.appendingPathComponent("Tests/Plugins/.build/debug")
+
+    /// The examples built in their own directory, exactly as a user builds a worker (`swift build`
+    /// there), rather than in ``pluginsBuild``.
+    public static let standaloneExamples: Set<String> = ["consumer"]
+
+    /// The .so of example plugin `name` under Plugins-Examples (built by `make examples`): in its own
+    /// package's .build for ``standaloneExamples``, in ``pluginsBuild`` for the others.
     public static func plugin(_ name: String, library: String? = nil) throws -> String {
-        let path = root.appendingPathComponent("Plugins-Examples/\(name)/.build/debug/lib\(library ?? name).so").path
+        let file = "lib\(library ?? name).so"
+        let path = standaloneExamples.contains(name)
+            ? root.appendingPathComponent("Plugins-Examples/\(name)/.build/debug/\(file)").path
+            : pluginsBuild.appendingPathComponent(file).path
         guard FileManager.default.fileExists(atPath: path) else {
             throw SupportError("\(path) is missing; run `make examples` (make test does)")
         }
         return path
     }
 
-    /// The Swift test fixture plugin package `name` under Tests/Fixtures (built by `make fixtures`).
+    /// An executable of an example package (the web app's `web-app`), built by `make examples` into
+    /// ``pluginsBuild``.
+    public static func exampleExecutable(_ name: String) throws -> String {
+        let path = pluginsBuild.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw SupportError("\(path) is missing; run `make examples` (make test does)")
+        }
+        return path
+    }
+
+    /// The Swift test fixture plugin package `name` under Tests/Fixtures (built by `make fixtures`
+    /// into ``pluginsBuild``).
     public static func fixturePackage(_ name: String) throws -> String {
-        let path = root.appendingPathComponent("Tests/Fixtures/\(name)/.build/debug/lib\(name).so").path
+        let path = pluginsBuild.appendingPathComponent("lib\(name).so").path
         guard FileManager.default.fileExists(atPath: path) else {
             throw SupportError("\(path) is missing; run `make fixtures` (make test does)")
         }

@@ -79,7 +79,7 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "Queue name (CHAOS_QUEUE).")
     var queue = "chaos"
 
-    @Option(help: "The chaos plugin (default: Tests/Fixtures/chaos/.build/debug/libchaos.so).")
+    @Option(help: "The chaos plugin (default: the one make fixtures builds, Tests/Plugins/.build/debug/libchaos.so).")
     var plugin: String?
 
     @Option(help: "Directory holding sergeant and sergeant-host (default: SERGEANT_BIN, else this executable's directory).")
@@ -141,15 +141,9 @@ struct ChaosCommand: ParsableCommand {
         let settings = ChaosSettings(
             connector: connector, broker: broker, durability: durability, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
-            plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
+            plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? ProjectPaths.toolBinaries,
             workDir: workDir, keep: keep
         )
         throw ExitCode(ChaosRun(settings).execute())
-    }
-
-    private func defaultBinaries() -> String {
-        if let path = ProcessInfo.processInfo.environment["SERGEANT_BIN"] { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 }

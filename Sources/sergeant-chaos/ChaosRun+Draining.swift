@@ -1,6 +1,7 @@
 import Foundation
 import SergeantBroker
 import SergeantCore
+import SergeantTestSupport
 
 // MARK: - Draining
 

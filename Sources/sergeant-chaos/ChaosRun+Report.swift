@@ -2,6 +2,7 @@ import Foundation
 import SergeantBroker
 import SergeantCompression
 import SergeantCore
+import SergeantTestSupport
 
 // MARK: - Report
 

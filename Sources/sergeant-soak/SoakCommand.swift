@@ -74,7 +74,7 @@ struct SoakCommand: ParsableCommand {
     @Option(help: "The summary the soak prints, also written here (default: none).")
     var summary: String?
 
-    @Option(help: "The benchmark plugin (default: Plugins-Examples/benchmark/.build/debug/libbenchmark.so).")
+    @Option(help: "The benchmark plugin (default: the one make examples builds, Tests/Plugins/.build/debug/libbenchmark.so).")
     var plugin: String?
 
     @Option(help: "Directory holding sergeant-host and sergeant-worker (default: SERGEANT_BIN, else this executable's directory).")
@@ -105,7 +105,7 @@ struct SoakCommand: ParsableCommand {
         let settings = SoakSettings(
             tasks: tasks, workers: workers, threads: threads, tasksPerTransaction: tasksPerTransaction, depth: depth, chunk: chunk,
             warmUp: warmUp, warmUpSeconds: warmUpSeconds, rate: rate, interval: interval, rssGrowthLimit: rssGrowthLimit,
-            timeout: timeout, bin: bin ?? defaultBinaries(),
+            timeout: timeout, bin: bin ?? ProjectPaths.toolBinaries,
             plugin: try plugin ?? ProjectPaths.plugin("benchmark"), queue: queue
         )
         let started = Date()
@@ -154,12 +154,6 @@ struct SoakCommand: ParsableCommand {
     static func loadAverage() -> String {
         let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "? ? ?"
         return text.split(separator: " ").prefix(3).joined(separator: " ")
-    }
-
-    private func defaultBinaries() -> String {
-        if let path = ProcessInfo.processInfo.environment["SERGEANT_BIN"] { return path }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 }
 

@@ -8,11 +8,8 @@
  * process), each end "async C task done". on_timeout logs "async C on_timeout".
  */
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include "sergeant_plugin.h"
+#include "fixture_common.h"
 
 static const sergeant_host_api *host;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -29,30 +26,15 @@ struct job {
 };
 static struct job jobs[MAX_JOBS];
 
-uint32_t sergeant_plugin_abi_version(void) {
-    return SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
-}
+FIXTURE_EXPORT_ABI_VERSION()
 
-static void say(const sergeant_output *out, const char *text) {
-    if (out) out->write(out->context, (const uint8_t *)text, strlen(text));
-}
-
-static void log_line(const char *line) {
-    if (SERGEANT_HAS_FIELD(host, sergeant_host_api, log)) host->log(host->host, SERGEANT_LOG_INFO, line, strlen(line));
-}
-
-static int contains(const uint8_t *bytes, size_t length, const char *needle) {
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= length; i++) if (memcmp(bytes + i, needle, n) == 0) return 1;
-    return 0;
-}
+static void log_line(const char *line) { fixture_log(host, line); }
 
 static sergeant_status config(void *worker, const sergeant_output *config, const sergeant_output *error) {
     (void)worker; (void)error;
-    say(config, "{\"name\": \"async_c_worker\", \"max_concurrent_tasks\": 8,"
-                " \"timeouts\": {\"timeout\": 1, \"grace_period\": 5},"
-                " \"connector\": {\"type\": \"redis\", \"params\": {\"nodes\": [{\"host\": \"localhost\", \"port\": 6379, \"password\": null, \"database\": 0}]}},"
-                " \"logging\": {\"level\": 20, \"log_to_stdout\": true}}");
+    fixture_say(config, "{\"name\": \"async_c_worker\", \"max_concurrent_tasks\": 8,"
+                        " \"timeouts\": {\"timeout\": 1, \"grace_period\": 5},"
+                        " " FIXTURE_REDIS_CONNECTOR ", " FIXTURE_LOGGING_INFO "}");
     return SERGEANT_OK;
 }
 
@@ -101,12 +83,12 @@ static sergeant_status work_async(void *worker, const uint8_t *task, size_t leng
     for (int i = 0; i < MAX_JOBS && !job; i++) if (jobs[i].handle == 0) job = &jobs[i];
     if (!job) {
         pthread_mutex_unlock(&lock);
-        say(error, "the async C worker runs at most 64 tasks at once");
+        fixture_say(error, "the async C worker runs at most 64 tasks at once");
         return SERGEANT_FAILURE;
     }
     job->handle = ++last_handle;
     job->cancelled = 0;
-    job->kind = contains(task, length, "slow") ? 1 : contains(task, length, "hang") ? 2 : 0;
+    job->kind = fixture_contains(task, length, "slow") ? 1 : fixture_contains(task, length, "hang") ? 2 : 0;
     job->complete = complete;
     job->context = context;
     *handle = job->handle;
@@ -121,7 +103,7 @@ static sergeant_status work_async(void *worker, const uint8_t *task, size_t leng
         job->handle = 0;
         running--;
         pthread_mutex_unlock(&lock);
-        say(error, "pthread_create failed");
+        fixture_say(error, "pthread_create failed");
         return SERGEANT_FAILURE;
     }
     pthread_detach(thread);
@@ -141,22 +123,12 @@ static sergeant_status on_timeout(void *worker, const uint8_t *task, size_t leng
     return SERGEANT_OK;
 }
 
-static void destroy(void *worker) { free(worker); }
-
 sergeant_status sergeant_worker_create(const char *class_name, const sergeant_host_api *host_api,
                                        sergeant_worker_api *api, const sergeant_output *error) {
-    if (strcmp(class_name, "AsyncCWorker") != 0) {
-        say(error, "this module exports no worker class with that name; it exports: AsyncCWorker");
-        return SERGEANT_CLASS_NOT_FOUND;
-    }
+    if (strcmp(class_name, "AsyncCWorker") != 0) return fixture_class_not_found(error, "AsyncCWorker");
     host = host_api;
-    sergeant_worker_api mine = {0};
-    mine.abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
-    mine.worker = malloc(1);
-    mine.config = config;
-    mine.work = work;
+    sergeant_worker_api mine = fixture_worker_table(malloc(1), config, work, fixture_free_instance);
     mine.on_timeout = on_timeout;
-    mine.destroy = destroy;
     mine.work_async = work_async;
     mine.cancel = cancel;
     sergeant_write_worker_api(api, &mine, sizeof mine);

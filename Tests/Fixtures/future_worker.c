@@ -11,9 +11,7 @@
  * contain "push", and returns the msgpack array [room preset by the host, bytes written].
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include "sergeant_plugin.h"
+#include "fixture_common.h"
 
 /** The worker table as ABI 1.99 would have it: today's table, then newer members. */
 typedef struct future_worker_api {
@@ -39,22 +37,12 @@ static const sergeant_host_api *host;
 
 uint32_t sergeant_plugin_abi_version(void) { return SERGEANT_ABI_VERSION(1, 99); }
 
-static void say(const sergeant_output *out, const char *text) {
-    if (out) out->write(out->context, (const uint8_t *)text, strlen(text));
-}
-
 static sergeant_status config(void *worker, const sergeant_output *config, const sergeant_output *error) {
     (void)worker; (void)error;
-    say(config, "{\"name\": \"future_worker\","
-                " \"connector\": {\"type\": \"redis\", \"params\": {\"nodes\": [{\"host\": \"localhost\", \"port\": 6379}]}},"
-                " \"logging\": {\"level\": 20, \"log_to_stdout\": true}}");
+    fixture_say(config, "{\"name\": \"future_worker\","
+                        " \"connector\": {\"type\": \"redis\", \"params\": {\"nodes\": [{\"host\": \"localhost\", \"port\": 6379}]}},"
+                        " \"logging\": {\"level\": 20, \"log_to_stdout\": true}}");
     return SERGEANT_OK;
-}
-
-static int contains(const uint8_t *bytes, size_t length, const char *needle) {
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= length; i++) if (memcmp(bytes + i, needle, n) == 0) return 1;
-    return 0;
 }
 
 static void log_line(sergeant_log_level level, const char *message, const char *const *keys,
@@ -88,9 +76,9 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
         log_line(SERGEANT_LOG_INFO, "future worker: this host has no time_travel; doing without", NULL, NULL, 0);
     }
 
-    if (contains(task, length, "push")) {
+    if (fixture_contains(task, length, "push")) {
         if (!SERGEANT_HAS_FIELD(host, sergeant_host_api, push_tasks)) {
-            say(error, "this host has no push_tasks");
+            fixture_say(error, "this host has no push_tasks");
             return SERGEANT_FAILURE;
         }
         static const uint8_t kwargs[] = {0x81, 0xa4, 'f', 'r', 'o', 'm', 0xa6, 'f', 'u', 't', 'u', 'r', 'e'};
@@ -117,14 +105,9 @@ static sergeant_status on_other_future_event(void *worker, double when, const se
     return SERGEANT_OK;
 }
 
-static void destroy(void *worker) { free(worker); }
-
 sergeant_status sergeant_worker_create(const char *class_name, const sergeant_host_api *host_api,
                                        sergeant_worker_api *api, const sergeant_output *error) {
-    if (strcmp(class_name, "FutureWorker") != 0) {
-        say(error, "this module exports no worker class with that name; it exports: FutureWorker");
-        return SERGEANT_CLASS_NOT_FOUND;
-    }
+    if (strcmp(class_name, "FutureWorker") != 0) return fixture_class_not_found(error, "FutureWorker");
     host = host_api;
     instance *self = calloc(1, sizeof *self);
     if (!self) return SERGEANT_FAILURE;
@@ -137,7 +120,7 @@ sergeant_status sergeant_worker_create(const char *class_name, const sergeant_ho
     mine.base.worker = self;
     mine.base.config = config;
     mine.base.work = work;
-    mine.base.destroy = destroy;
+    mine.base.destroy = fixture_free_instance;
     mine.on_future_event = on_future_event;
     mine.on_other_future_event = on_other_future_event;
     mine.future_flags = UINT64_MAX;

@@ -8,11 +8,8 @@
  * VERSIONED_INITIALIZE_MS milliseconds (environment, default 0): a worker slow to get ready.
  * Queue "versioned", redis localhost:6379 (tests override it), INFO to stdout.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
-#include "sergeant_plugin.h"
+#include "fixture_common.h"
 
 #ifndef WORKER_VERSION
 #error "build with -DWORKER_VERSION=N"
@@ -22,18 +19,11 @@
 
 static const sergeant_host_api *host;
 
-uint32_t sergeant_plugin_abi_version(void) {
-    return SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
-}
-
-static void say(const sergeant_output *out, const char *text) {
-    if (out) out->write(out->context, (const uint8_t *)text, strlen(text));
-}
+FIXTURE_EXPORT_ABI_VERSION()
 
 static sergeant_status config(void *worker, const sergeant_output *config, const sergeant_output *error) {
     (void)worker; (void)error;
-    say(config, "{\"name\": \"versioned\", \"connector\": {\"type\": \"redis\", \"params\": {\"nodes\": [{\"host\": \"localhost\", \"port\": 6379}]}},"
-                " \"logging\": {\"level\": 20, \"log_to_stdout\": true}}");
+    fixture_say(config, "{\"name\": \"versioned\", " FIXTURE_REDIS_CONNECTOR ", " FIXTURE_LOGGING_INFO "}");
     return SERGEANT_OK;
 }
 
@@ -41,17 +31,11 @@ static sergeant_status work(void *worker, const uint8_t *task, size_t length,
                             const sergeant_output *value, const sergeant_output *error) {
     (void)worker; (void)value; (void)error;
     char id[32] = "id-?";
-    for (size_t i = 0; i + 3 < length; i++) {
-        if (memcmp(task + i, "id-", 3) != 0) continue;
-        size_t n = 0;
-        while (i + 3 + n < length && n < 20 && task[i + 3 + n] >= '0' && task[i + 3 + n] <= '9') n++;
-        snprintf(id, sizeof id, "id-%.*s", (int)n, (const char *)task + i + 3);
-        break;
-    }
+    fixture_task_id(task, length, id, sizeof id);
     usleep(5000);
     char line[96];
-    int written = snprintf(line, sizeof line, "versioned worker v" VERSION_TEXT(WORKER_VERSION) " worked %s", id);
-    if (SERGEANT_HAS_FIELD(host, sergeant_host_api, log)) host->log(host->host, SERGEANT_LOG_INFO, line, (size_t)written);
+    snprintf(line, sizeof line, "versioned worker v" VERSION_TEXT(WORKER_VERSION) " worked %s", id);
+    fixture_log(host, line);
     return SERGEANT_OK;
 }
 
@@ -62,22 +46,12 @@ static sergeant_status initialize(void *worker, const sergeant_output *error) {
     return SERGEANT_OK;
 }
 
-static void destroy(void *worker) { (void)worker; }
-
 sergeant_status sergeant_worker_create(const char *class_name, const sergeant_host_api *host_api,
                                        sergeant_worker_api *api, const sergeant_output *error) {
-    if (strcmp(class_name, "Versioned") != 0) {
-        say(error, "this module exports no worker class with that name; it exports: Versioned");
-        return SERGEANT_CLASS_NOT_FOUND;
-    }
+    if (strcmp(class_name, "Versioned") != 0) return fixture_class_not_found(error, "Versioned");
     host = host_api;
-    sergeant_worker_api mine = {0};
-    mine.abi_version = SERGEANT_ABI_VERSION(SERGEANT_ABI_VERSION_MAJOR, SERGEANT_ABI_VERSION_MINOR);
-    mine.worker = (void *)1;
-    mine.config = config;
-    mine.work = work;
+    sergeant_worker_api mine = fixture_worker_table((void *)1, config, work, fixture_keep_instance);
     mine.initialize = initialize;
-    mine.destroy = destroy;
     sergeant_write_worker_api(api, &mine, sizeof mine);
     return SERGEANT_OK;
 }

@@ -9,13 +9,7 @@ import XCTest
 /// example's async worker plugin, and the example's Hummingbird app, driven by a real HTTP POST.
 final class WebAppExampleTests: XCTestCase {
     /// The app's executable, built by `make examples`.
-    func appExecutable() throws -> String {
-        let path = ProjectPaths.root.appendingPathComponent("Plugins-Examples/web_app/.build/debug/web-app").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw SupportError("\(path) is missing; run `make examples` (make test does)")
-        }
-        return path
-    }
+    func appExecutable() throws -> String { try ProjectPaths.exampleExecutable("web-app") }
 
     func post(port: Int, path: String, body: String) async throws -> (status: Int, body: String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
