@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "SergeantCore",
                 "SergeantABI",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
