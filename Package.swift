@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "SergeantCore",
                 "SergeantABI",
+                "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

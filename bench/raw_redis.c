@@ -1,11 +1,13 @@
 /*
  * The physical limit of the single rows of `make bench`: a bare hiredis loop, no framework.
  *
- *   raw_redis PORT TASKS PAYLOAD_BYTES rpush|lpop
+ *   raw_redis PORT TASKS PAYLOAD_BYTES rpush|lpop|lpop1000
  *
- * rpush: times TASKS x RPUSH of a PAYLOAD_BYTES value, one command per round trip.
- * lpop:  fills the list with TASKS values (pipelined, untimed), then times TASKS x LPOP,
- *        one per round trip.
+ * rpush:    times TASKS x RPUSH of a PAYLOAD_BYTES value, one command per round trip.
+ * lpop:     fills the list with TASKS values (pipelined, untimed), then times TASKS x LPOP,
+ *           one per round trip.
+ * lpop1000: fills the list likewise, then times TASKS / 1000 x `LPOP key 1000`, one round
+ *           trip per 1,000 tasks (the batch consume rows' limit).
  * Against 127.0.0.1:PORT; prints one line: `seconds SECONDS vmhwm_kb KB`.
  *
  * Built by scripts/bench.sh with `cc -O2 bench/raw_redis.c -lhiredis`.
@@ -43,11 +45,13 @@ static void fail(redisContext *context, const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5 || (strcmp(argv[4], "rpush") != 0 && strcmp(argv[4], "lpop") != 0)) {
-        fprintf(stderr, "usage: raw_redis PORT TASKS PAYLOAD_BYTES rpush|lpop\n");
+    if (argc != 5 || (strcmp(argv[4], "rpush") != 0 && strcmp(argv[4], "lpop") != 0
+                      && strcmp(argv[4], "lpop1000") != 0)) {
+        fprintf(stderr, "usage: raw_redis PORT TASKS PAYLOAD_BYTES rpush|lpop|lpop1000\n");
         return 2;
     }
-    int pop = strcmp(argv[4], "lpop") == 0;
+    int batched = strcmp(argv[4], "lpop1000") == 0;
+    int pop = batched || strcmp(argv[4], "lpop") == 0;
     int port = atoi(argv[1]);
     long tasks = atol(argv[2]);
     size_t size = (size_t)atol(argv[3]);
@@ -75,7 +79,16 @@ int main(int argc, char **argv) {
     }
 
     double start = now();
-    for (long i = 0; i < tasks; i++) {
+    for (long i = 0; batched && i < tasks; i += 1000) {
+        long count = tasks - i < 1000 ? tasks - i : 1000;
+        reply = redisCommand(context, "LPOP %s %ld", key, count);
+        if (!reply || reply->type != REDIS_REPLY_ARRAY || (long)reply->elements != count) fail(context, "LPOP key 1000");
+        for (size_t e = 0; e < reply->elements; e++) {
+            if (reply->element[e]->type != REDIS_REPLY_STRING || reply->element[e]->len != size) fail(context, "LPOP key 1000");
+        }
+        freeReplyObject(reply);
+    }
+    for (long i = 0; !batched && i < tasks; i++) {
         if (pop) {
             reply = redisCommand(context, "LPOP %s", key);
             if (!reply || reply->type != REDIS_REPLY_STRING || reply->len != size) fail(context, "LPOP");

@@ -35,6 +35,9 @@ public final class PluginWorker: @unchecked Sendable {
 
         /// The message, or `status NAME` when the plugin wrote none.
         public var failureText: String { TaskOutcome.failureText(message, status: status) }
+
+        /// What a handler the plugin does not provide (a NULL entry) returns: success.
+        static let succeeded = Result(status: SERGEANT_OK, message: "", value: [])
     }
 
     /// The worker's configuration, from the JSON document the plugin writes.
@@ -69,7 +72,9 @@ public final class PluginWorker: @unchecked Sendable {
 
     /// Calls `pre_work`.
     public func preWork(_ task: [UInt8]) -> Result {
-        withTask(task) { bytes, length, error in table.pre_work?(table.worker, bytes, length, error) }
+        // A NULL entry (a handler the class does not override) is skipped without a crossing.
+        guard let function = table.pre_work else { return .succeeded }
+        return withTask(task) { bytes, length, error in function(table.worker, bytes, length, error) }
     }
 
     /// Calls `work`; the returned value comes back in ``Result/value``.
@@ -85,11 +90,12 @@ public final class PluginWorker: @unchecked Sendable {
 
     /// Calls `post_work`.
     public func postWork(_ task: [UInt8], success: Bool, exception: String?) -> Result {
-        withTask(task) { bytes, length, error in
+        guard let function = table.post_work else { return .succeeded }
+        return withTask(task) { bytes, length, error in
             if let exception {
-                return exception.withCString { table.post_work?(table.worker, bytes, length, success ? 1 : 0, $0, error) }
+                return exception.withCString { function(table.worker, bytes, length, success ? 1 : 0, $0, error) }
             }
-            return table.post_work?(table.worker, bytes, length, success ? 1 : 0, nil, error)
+            return function(table.worker, bytes, length, success ? 1 : 0, nil, error)
         }
     }
 
@@ -104,12 +110,14 @@ public final class PluginWorker: @unchecked Sendable {
         let function: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, UnsafePointer<sergeant_output>?) -> sergeant_status)?
         switch outcome {
         case .success:
+            guard let onSuccess = table.on_success else { return .succeeded }
             return withTask(task) { bytes, length, error in
-                value.withUnsafeBufferPointer { table.on_success?(table.worker, bytes, length, $0.baseAddress, $0.count, error) }
+                value.withUnsafeBufferPointer { onSuccess(table.worker, bytes, length, $0.baseAddress, $0.count, error) }
             }
         case .failure:
+            guard let onFailure = table.on_failure else { return .succeeded }
             return withTask(task) { bytes, length, error in
-                failure.withCString { table.on_failure?(table.worker, bytes, length, $0, error) }
+                failure.withCString { onFailure(table.worker, bytes, length, $0, error) }
             }
         case .timeout: function = table.on_timeout
         case .retry: function = table.on_retry
@@ -118,7 +126,8 @@ public final class PluginWorker: @unchecked Sendable {
         case .stop: function = table.on_stop
         case .respawn: function = nil
         }
-        return withTask(task) { bytes, length, error in function?(table.worker, bytes, length, error) }
+        guard let function else { return .succeeded }
+        return withTask(task) { bytes, length, error in function(table.worker, bytes, length, error) }
     }
 
     // MARK: Calling

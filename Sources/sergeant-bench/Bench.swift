@@ -126,6 +126,11 @@ final class Bench {
                             tasks: options.tasks) { [unowned self] in
                 kind.isSingle ? try self.limitSingle(kind: kind) : try self.limitBatch(kind: kind)
             })
+            if kind == .consumeBatch {
+                // What one consumer can pop: the batch rows' own round trip, with no framework.
+                rows.append(Row(section: "main", kind: kind, system: .limit, detail: Self.batchPopLoop,
+                                tasks: options.tasks) { [unowned self] in try self.limitLoop("lpop1000", pinned: false) })
+            }
         }
         return rows
     }
@@ -285,9 +290,17 @@ final class Bench {
     // MARK: Limit
 
     func limitSingle(kind: Kind) throws -> Sample {
-        try prepare(pinned: true)
-        let result = try Spawned.run([rawPath, String(redis.port), String(options.tasks), String(payloadBytes),
-                                      kind == .pushOne ? "rpush" : "lpop"], cores: "0")
+        try limitLoop(kind == .pushOne ? "rpush" : "lpop", pinned: true)
+    }
+
+    /// The detail of the batch consume rows' second limit: `raw_redis ... lpop1000`.
+    static let batchPopLoop = "hiredis C loop, LPOP key 1000 per round trip"
+
+    /// One run of the raw hiredis loop (bench/raw_redis.c) in `mode`: rpush, lpop or lpop1000.
+    func limitLoop(_ mode: String, pinned: Bool) throws -> Sample {
+        try prepare(pinned: pinned)
+        let result = try Spawned.run([rawPath, String(redis.port), String(options.tasks), String(payloadBytes), mode],
+                                     cores: pinned ? "0" : nil)
         return Sample(seconds: try field("seconds", in: result), peakKilobytes: Int(try field("vmhwm_kb", in: result)))
     }
 

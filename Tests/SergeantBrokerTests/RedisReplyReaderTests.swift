@@ -53,4 +53,40 @@ final class RedisReplyReaderTests: XCTestCase {
         try reader.feed(Array("#TS:1700000000\r\n".utf8))
         XCTAssertThrowsError(try reader.next())
     }
+
+    /// Every reply type, nested, fed one byte at a time and whole: the parser's object
+    /// functions build the same values in either case (a transaction's replies, EXEC's
+    /// nested array with a nil, an empty array, a nil array, an error, large integers).
+    func testEveryReplyTypeNestedWholeAndByteByByte() throws {
+        let wire = "+OK\r\n+QUEUED\r\n+PONG\r\n-ERR wrong\r\n:-9223372036854775808\r\n$-1\r\n*-1\r\n*0\r\n"
+            + "*5\r\n:1\r\n*2\r\n$3\r\nabc\r\n$-1\r\n*0\r\n+OK\r\n*1\r\n*1\r\n$0\r\n\r\n"
+        let expected: [RedisReply] = [
+            .status("OK"), .status("QUEUED"), .status("PONG"), .error("ERR wrong"), .integer(Int64.min), .null, .null,
+            .array([]),
+            .array([.integer(1), .array([.bytes(Array("abc".utf8)), .null]), .array([]), .status("OK"),
+                    .array([.array([.bytes([])])])]),
+        ]
+        let whole = RedisReplyReader()
+        try whole.feed(Array(wire.utf8))
+        var read: [RedisReply] = []
+        while let reply = try whole.next() { read.append(reply) }
+        XCTAssertEqual(read, expected)
+
+        let byByte = RedisReplyReader()
+        read = []
+        for byte in Array(wire.utf8) {
+            try byByte.feed([byte])
+            while let reply = try byByte.next() { read.append(reply) }
+        }
+        XCTAssertEqual(read, expected)
+    }
+
+    func testAReaderResetMidReplyStartsClean() throws {
+        let reader = RedisReplyReader()
+        try reader.feed(Array("*3\r\n$1\r\na\r\n".utf8))
+        XCTAssertNil(try reader.next())
+        reader.reset()
+        try reader.feed(Array("*1\r\n$1\r\nb\r\n".utf8))
+        XCTAssertEqual(try reader.next(), .array([.bytes(Array("b".utf8))]))
+    }
 }

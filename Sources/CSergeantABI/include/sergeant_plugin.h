@@ -359,6 +359,11 @@ typedef void (*sergeant_work_complete_fn)(void *context, sergeant_status status,
  * instance pointer, passed as the first argument of every function. `task` arguments are
  * task msgpack bytes (see sergeant_host_api). Handlers return SERGEANT_OK, a control-flow
  * status (a handler may retry, requeue, stop or respawn) or SERGEANT_FAILURE with a message.
+ *
+ * Every handler (initialize, finalize, pre_work, post_work, on_*) may be NULL: a handler
+ * that does nothing. The host then skips it -- no call, no task bytes -- and goes on as if
+ * it had returned SERGEANT_OK. Leave NULL what the worker does not implement: it saves a
+ * crossing per task (Swift's SDK leaves NULL each handler a class overrides in neither form).
  */
 typedef struct sergeant_worker_api {
     /** Set by the host to the room it allocated (sizeof its struct); left by the plugin

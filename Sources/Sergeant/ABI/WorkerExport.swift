@@ -158,6 +158,8 @@ enum WorkerAPITable {
             }
         }
         fillAsync(&table)
+        // Handlers the class does not override are NULL: the host skips them.
+        leaveOut(&table, except: HandlerOverrides.of(type(of: worker)))
         table.destroy = { instance in
             guard let instance else { return }
             Unmanaged<Worker>.fromOpaque(instance).release()

@@ -17,6 +17,9 @@ import CHiredis
 /// ```
 public final class RedisReplyReader {
     private var reader: UnsafeMutablePointer<redisReader>
+    /// Where hiredis's parser puts what it reads (its object functions): no hiredis reply
+    /// object per element.
+    private let builder = RedisReplyBuilder()
     /// Bytes fed so far.
     private var fed = 0
     /// What one read of a stream takes at most; hiredis reads 16 KiB at a time as well.
@@ -30,7 +33,7 @@ public final class RedisReplyReader {
 
     /// Creates an empty reader.
     public init() {
-        reader = Self.makeReader()
+        reader = Self.makeReader(builder)
         chunk = .allocate(byteCount: Self.chunkSize, alignment: 16)
     }
 
@@ -39,8 +42,12 @@ public final class RedisReplyReader {
         chunk.deallocate()
     }
 
-    private static func makeReader() -> UnsafeMutablePointer<redisReader> {
-        guard let reader = redisReaderCreate() else { fatalError("hiredis could not allocate a reply reader") }
+    private static func makeReader(_ builder: RedisReplyBuilder) -> UnsafeMutablePointer<redisReader> {
+        guard let reader = redisReaderCreateWithFunctions(RedisReplyBuilder.functions) else {
+            fatalError("hiredis could not allocate a reply reader")
+        }
+        // The builder outlives the reader: both belong to this object.
+        reader.pointee.privdata = Unmanaged.passUnretained(builder).toOpaque()
         return reader
     }
 
@@ -48,7 +55,8 @@ public final class RedisReplyReader {
     /// the next stream to start clean.
     func reset() {
         redisReaderFree(reader)
-        reader = Self.makeReader()
+        builder.clear()
+        reader = Self.makeReader(builder)
         fed = 0
         offset = 0
     }
@@ -73,12 +81,13 @@ public final class RedisReplyReader {
     public func next() throws(BrokerError) -> RedisReply? {
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else {
+            builder.clear()
             throw BrokerError("not RESP at byte \(offset): \(errorMessage)")
         }
-        guard let raw else { return nil }
-        defer { freeReplyObject(raw) }
+        // Not NULL once a whole reply was read; the reply itself is the builder's.
+        guard raw != nil else { return nil }
         offset = fed - (reader.pointee.len - reader.pointee.pos)
-        return RedisReply(copying: raw.assumingMemoryBound(to: redisReply.self))
+        return builder.take() ?? .null
     }
 
     /// The next reply: parsed from bytes read earlier if they hold it, else read from `stream`.

@@ -125,9 +125,26 @@ final class IOWorker: Sergeant.Worker {
     }
 }
 
+/// Overrides the sync pre_work, calling `super` (an override all the same), and the async
+/// on_success, nothing else: HandlerOverridesTests reads which table entries the SDK fills.
+class SuperCallingWorker: Sergeant.Worker {
+    override func preWork(task: SergeantTask) throws {
+        try super.preWork(task: task)
+        logger.info("pre_work after super")
+    }
+
+    override func onSuccess(task: SergeantTask, returnedValue: Value) async throws {
+        logger.info("on_success")
+    }
+}
+
+/// Overrides nothing itself: it inherits SuperCallingWorker's overrides.
+final class InheritingWorker: SuperCallingWorker {}
+
 @_cdecl("sergeant_worker_create")
 public func sergeantWorkerCreate(_ className: UnsafePointer<CChar>?, _ hostAPI: UnsafeRawPointer?,
                                  _ workerAPI: UnsafeMutableRawPointer?, _ error: UnsafeRawPointer?) -> Int32 {
-    exportWorkers([SleepWorker.self, TimeoutWorker.self, StopWorker.self, BrokerWorker.self, IOWorker.self], className: className,
+    exportWorkers([SleepWorker.self, TimeoutWorker.self, StopWorker.self, BrokerWorker.self, IOWorker.self,
+                   SuperCallingWorker.self, InheritingWorker.self], className: className,
                   hostAPI: hostAPI, workerAPI: workerAPI, error: error)
 }
