@@ -55,6 +55,10 @@ struct ChaosCommand: ParsableCommand {
             help: "Faults to choose from, comma-separated: worker, supervisor, redis (default: all the connector has).")
     var faultKinds: String?
 
+    @Option(name: .customLong("fault-weights"),
+            help: "Relative weights of the fault kinds after each ran once, e.g. worker=1,supervisor=1,redis=4 (default worker=2,supervisor=1,redis=1).")
+    var faultWeights: String?
+
     @Option(help: "The workers' connector: redis (a private redis-server) or local (an SQLite file in the work directory).")
     var connector = "redis"
 
@@ -97,6 +101,26 @@ struct ChaosCommand: ParsableCommand {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard ["redis", "local"].contains(connector) else { throw ValidationError("--connector must be redis or local") }
         _ = try kinds()
+        _ = try weights()
+    }
+
+    /// ``faultWeights`` by kind; a kind it does not name keeps its default weight.
+    func weights() throws -> [FaultKind: Int] {
+        var weights: [FaultKind: Int] = [.workerKill: 2, .supervisorKill: 1, .redisRestart: 1]
+        guard let faultWeights else { return weights }
+        for entry in faultWeights.split(separator: ",") {
+            let parts = entry.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let kind = FaultKind.allCases.first(where: { $0.option == parts[0] }),
+                  let weight = Int(parts[1]), weight >= 0 else {
+                throw ValidationError("--fault-weights entry '\(entry)' is not KIND=WEIGHT with KIND worker, supervisor or redis"
+                    + " and WEIGHT a whole number of at least 0 (e.g. worker=1,supervisor=1,redis=4)")
+            }
+            weights[kind] = weight
+        }
+        guard try kinds().contains(where: { (weights[$0] ?? 0) > 0 }) else {
+            throw ValidationError("--fault-weights gives every kind of --fault-kinds weight 0; give one a weight of at least 1")
+        }
+        return weights
     }
 
     func kinds() throws -> [FaultKind] {
@@ -119,7 +143,7 @@ struct ChaosCommand: ParsableCommand {
         installInterruptHandlers()
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         let settings = ChaosSettings(
-            connector: connector, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            connector: connector, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), weights: try weights(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
             plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
             workDir: workDir, keep: keep
