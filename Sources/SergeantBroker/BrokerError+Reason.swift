@@ -45,12 +45,16 @@ extension BrokerError {
         /// With ``RedisDurability/replicated``: the write ran on the master, but no replica
         /// confirmed it in time (WAIT). Not a connection setup failure.
         case notReplicated
+        /// The server is loading its dataset (`-LOADING`, just after a restart): it refused
+        /// the command without running it. The connection waits it out with the reconnect
+        /// backoff; this reason reaches a caller only when the loading outlasts that.
+        case serverLoading
     }
 
     /// True for failures that the same connection setup will hit again: no reconnects.
     var isPermanent: Bool {
         switch reason {
-        case nil, .closedDuringSetup?, .storageFull?, .storageNotWritable?, .notReplicated?: false
+        case nil, .closedDuringSetup?, .storageFull?, .storageNotWritable?, .notReplicated?, .serverLoading?: false
         default: true
         }
     }

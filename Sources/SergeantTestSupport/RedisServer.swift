@@ -172,7 +172,9 @@ public final class RedisServer: @unchecked Sendable {
     /// Starts the server (again, after ``stop(timeout:)`` or ``kill()``: same port, same
     /// directory, so a persistent server comes back with its data) and waits until it
     /// answers PING; its output goes to `output` (by default redis.log in its directory).
-    public func start(output: String? = nil) throws {
+    /// `waitsUntilReady` false returns at once: for a test of what clients meet while the
+    /// server loads its data (it answers `-LOADING` meanwhile, PING included).
+    public func start(output: String? = nil, waitsUntilReady: Bool = true) throws {
         precondition(!isRunning, "redis-server on port \(port) runs already")
         var arguments = [try which("redis-server")]
         if let sentinel = options.sentinel {
@@ -207,6 +209,7 @@ public final class RedisServer: @unchecked Sendable {
                                    output: output ?? directory.appendingPathComponent("redis.log").path,
                                    processGroup: options.ownProcessGroup)
         self.process = process
+        guard waitsUntilReady else { return }
         let deadline = Date().addingTimeInterval(options.startTimeout)
         while !ping() {
             guard process.isRunning else { throw SupportError("redis-server exited at start; see \(process.outputPath)") }

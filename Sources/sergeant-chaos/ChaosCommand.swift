@@ -58,6 +58,10 @@ struct ChaosCommand: ParsableCommand {
             help: "Faults to choose from, comma-separated: worker, supervisor, redis (default: all the connector has).")
     var faultKinds: String?
 
+    @Option(name: .customLong("fault-weights"),
+            help: "Relative weights of the fault kinds after each ran once, e.g. worker=1,supervisor=1,redis=4 (default worker=2,supervisor=1,redis=1).")
+    var faultWeights: String?
+
     @Option(help: "The workers' connector: redis (a private redis-server) or local (an SQLite file in the work directory).")
     var connector = "redis"
 
@@ -113,6 +117,26 @@ struct ChaosCommand: ParsableCommand {
             throw ValidationError("--durability replicated needs --broker sentinel (a single redis-server has no replica to wait for)")
         }
         _ = try kinds()
+        _ = try weights()
+    }
+
+    /// ``faultWeights`` by kind; a kind it does not name keeps its default weight.
+    func weights() throws -> [FaultKind: Int] {
+        var weights: [FaultKind: Int] = [.workerKill: 2, .supervisorKill: 1, .redisRestart: 1]
+        guard let faultWeights else { return weights }
+        for entry in faultWeights.split(separator: ",") {
+            let parts = entry.split(separator: "=").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let kind = FaultKind.allCases.first(where: { $0.option == parts[0] }),
+                  let weight = Int(parts[1]), weight >= 0 else {
+                throw ValidationError("--fault-weights entry '\(entry)' is not KIND=WEIGHT with KIND worker, supervisor, redis or failover"
+                    + " and WEIGHT a whole number of at least 0 (e.g. worker=1,supervisor=1,redis=4)")
+            }
+            weights[kind] = weight
+        }
+        guard try kinds().contains(where: { (weights[$0] ?? 0) > 0 }) else {
+            throw ValidationError("--fault-weights gives every kind of --fault-kinds weight 0; give one a weight of at least 1")
+        }
+        return weights
     }
 
     func kinds() throws -> [FaultKind] {
@@ -139,7 +163,7 @@ struct ChaosCommand: ParsableCommand {
         installInterruptHandlers()
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         let settings = ChaosSettings(
-            connector: connector, broker: broker, durability: durability, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            connector: connector, broker: broker, durability: durability, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), weights: try weights(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
             plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? ProjectPaths.toolBinaries,
             workDir: workDir, keep: keep

@@ -44,10 +44,11 @@ extension ChaosRun {
         Double.random(in: settings.minInterval...settings.maxInterval, using: &random)
     }
 
-    /// Half worker kills, a quarter each for the others (among the kinds asked for).
+    /// A kind asked for, chosen by ``ChaosSettings/weights`` (by default half worker kills, a
+    /// quarter each for the others).
     private func randomKind() -> FaultKind {
-        let weighted = settings.kinds.flatMap { kind in Array(repeating: kind, count: kind == .workerKill ? 2 : 1) }
-        return weighted.randomElement(using: &random)!
+        let weighted = settings.kinds.flatMap { kind in Array(repeating: kind, count: settings.weights[kind] ?? 1) }
+        return weighted.randomElement(using: &random) ?? settings.kinds[0]
     }
 
     /// Reads progress, and restarts a supervisor that ended without being told to.

@@ -16,6 +16,8 @@ struct ChaosSettings {
     var concurrentTasks: Int
     var maxFaults: Int
     var kinds: [FaultKind]
+    /// How often each kind is chosen once every kind ran once (relative weights).
+    var weights: [FaultKind: Int]
     var minInterval: Double
     var maxInterval: Double
     var redisDowntime: Double

@@ -21,6 +21,10 @@ final class FailingTransport: RedisTransport {
 
     /// The failure the next write on one of this transport's streams meets; nil once it has.
     var next: Failure?
+    /// Runs once an ``Failure/afterSending(unreachableFor:)`` write has gone out and its
+    /// connection is down, before the connection notices: for a test that changes the server
+    /// at that moment (makes it load its dataset, as after a restart).
+    var onLoss: (() -> Void)?
     /// Until when (unix time) connecting fails.
     private var refusedUntil = 0.0
     private let inner: any RedisTransport
@@ -76,6 +80,7 @@ final class FailingTransport: RedisTransport {
                 // lost here, whatever the timing.
                 lost = true
                 transport.refuse(for: outage)
+                transport.onLoss?()
             }
         }
 

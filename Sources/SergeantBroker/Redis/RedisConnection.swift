@@ -88,6 +88,7 @@ public final class RedisConnection {
             try dropReplies(try write(stream), from: stream)
             let replies = try replies(commands.count + (waits ? 1 : 0), from: stream)
             for reply in replies { try checkMaster(reply) }
+            if let loading = loadingFailure(in: replies) { throw loading }
             return replies
         }
         let wait = waits ? result.removeLast() : nil
@@ -117,6 +118,43 @@ public final class RedisConnection {
         if waits { request.append(Self.waitCommand) }
         let commands = request.commands
         defer { request.trim() }
+        let deadline = deadline ?? MonotonicClock.now + reconnectTimeout
+        var replies: [RedisReply]
+        var delay = 0.05
+        while true {
+            guard let sent = try sendOnce(commands, until: deadline) else { return nil }
+            replies = sent
+            guard let loading = loadingFailure(in: replies) else { break }
+            // A transaction that a loading server refused a command of is aborted (EXECABORT):
+            // nothing ran, so it is sent again once the server has loaded. Redis accepts MULTI
+            // while loading; had a server refused MULTI itself, the commands after it would
+            // have run one by one if the loading ended meanwhile: that outcome is unknown.
+            let exec = replies[replies.count - (waits ? 2 : 1)]
+            guard !Self.isLoadingRefusal(replies[0]), case .error(let aborted) = exec, aborted.hasPrefix("EXECABORT") else {
+                logger.warning("redis \(node): \(loading.message) for part of a transaction; the outcome of the commands is unknown")
+                disconnect()
+                return nil
+            }
+            guard MonotonicClock.now + delay <= deadline else {
+                throw BrokerError("\(loading.message); gave up waiting for it after \(Int(reconnectTimeout)) s", reason: .serverLoading)
+            }
+            logger.warning("redis \(node): \(loading.message); sending the transaction again in \(Int(delay * 1000)) ms")
+            pause(seconds: delay * Double.random(in: 0.8...1.2))
+            delay = min(delay * 2, 2)
+        }
+        // A transaction with a refused command is aborted (EXECABORT): nothing ran.
+        var result = replies
+        let wait = waits ? result.removeLast() : nil
+        try checkPermissions(result) { _ in "multi" }
+        // It ran: a replica that did not confirm it is said, not an unknown outcome.
+        if let wait, let failure = replicationFailure(wait, command: command) { logger.warning("\(failure.message)") }
+        return result
+    }
+
+    /// Sends the `commands` commands of ``request`` (after the piggybacked ones) and reads
+    /// their replies, for ``pipelineOnce(until:_:)``; nil when the connection failed after
+    /// the last byte went out (the outcome is unknown).
+    private func sendOnce(_ commands: Int, until deadline: Double) throws(BrokerError) -> [RedisReply]? {
         // Until its last byte is handed to the stream, a transaction cannot have run (it runs
         // at EXEC, its last command): such failures reconnect and send it again. A connection
         // the server closed while idle is replaced first, so that a dead server does not
@@ -128,22 +166,14 @@ public final class RedisConnection {
             dropped = try write(stream)
             return stream
         }
-        let replies: [RedisReply]
         do throws(BrokerError) {
             try dropReplies(dropped, from: stream)
-            replies = try self.replies(commands, from: stream)
+            return try replies(commands, from: stream)
         } catch {
             logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
             disconnect()
             return nil
         }
-        // A transaction with a refused command is aborted (EXECABORT): nothing ran.
-        var result = replies
-        let wait = waits ? result.removeLast() : nil
-        try checkPermissions(result) { _ in "multi" }
-        // It ran: a replica that did not confirm it is said, not an unknown outcome.
-        if let wait, let failure = replicationFailure(wait, command: command) { logger.warning("\(failure.message)") }
-        return result
     }
 
     /// Runs a Lua script with EVALSHA (loading it once per connection), so its text is not
@@ -236,7 +266,10 @@ public final class RedisConnection {
             try dropReplies(try write(stream), from: stream)
             let reply = try reader.next(from: stream)
             try checkMaster(reply)
-            return (reply, waits ? try reader.next(from: stream) : nil)
+            let wait = waits ? try reader.next(from: stream) : nil
+            // Refused unrun by a server that is still loading: sent again once it has loaded.
+            if let loading = loadingFailure(in: CollectionOfOne(reply)) { throw loading }
+            return (reply, wait)
         }
         try checkPermission(reply, command: command, script: script)
         if let wait, let failure = replicationFailure(wait, command: command) { throw failure }

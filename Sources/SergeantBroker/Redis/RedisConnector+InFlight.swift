@@ -95,7 +95,9 @@ extension RedisConnector: InFlightRecords, BlockingWait {
                     Array(String(count - items.count).utf8), Array(String(unixTime()).utf8), Array(worker.utf8),
                     Array(id.utf8),
                 ])
-                unresolvedPops[node] = nil
+                // An error reply (the server refused the call) may follow a resend whose first
+                // sending ran: the next pop asks about this batch id before anything else.
+                if !reply.isError { unresolvedPops[node] = nil }
                 try collect(reply, into: &items, queue: queue)
                 var left: Int64?
                 if case .array(let elements) = reply, case .integer(let count) = elements.last { left = count }
@@ -136,6 +138,11 @@ extension RedisConnector: InFlightRecords, BlockingWait {
             [Array("GET".utf8), Array(KeySpace(queue: queue).batch(worker).utf8)],
             [Array("LRANGE".utf8), Array(KeySpace(queue: queue).processing(worker).utf8), Array("0".utf8), Array("-1".utf8)],
         ], until: deadline)
+        // Only an answer tells: an error reply (a refused GET) leaves the outcome unknown.
+        if case .error(let message) = check[0] {
+            throw BrokerError("redis \(connection.node) cannot tell whether pop \(id) of \(queue) ran (GET answered \(message));"
+                + " the next pop asks again")
+        }
         guard case .bytes(let current) = check[0], current.elementsEqual(id.utf8) else { return nil }
         var items: [[UInt8]] = []
         try collect(check[1], into: &items, queue: queue)
@@ -216,12 +223,17 @@ extension RedisConnector: InFlightRecords, BlockingWait {
             if let worker {
                 // The in-flight list is empty here (the pop before this wait acknowledged it),
                 // so after BLMOVE it holds exactly what this worker now owns: even an item a
-                // resent BLMOVE moved before its reply was lost.
-                let processing = KeySpace(queue: queue).processing(worker)
-                let moved = try connection.command("BLMOVE", queue, processing, "LEFT", "RIGHT", seconds)
-                if case .error(let message) = moved { throw BrokerError("waiting on \(queue) failed: \(message)") }
-                guard moved != .null else { return [] }
-                try collect(try connection.command("LRANGE", processing, "0", "-1"), into: &items, queue: queue)
+                // resent BLMOVE moved before its reply was lost. So the list is read in the
+                // same round trip whatever BLMOVE answers: a resent BLMOVE that timed out
+                // (nil) must not leave the first one's item unseen, for the next pop to
+                // acknowledge.
+                let processing = Array(KeySpace(queue: queue).processing(worker).utf8)
+                let replies = try connection.pipeline([
+                    [Array("BLMOVE".utf8), Array(queue.utf8), processing, Array("LEFT".utf8), Array("RIGHT".utf8), Array(seconds.utf8)],
+                    [Array("LRANGE".utf8), processing, Array("0".utf8), Array("-1".utf8)],
+                ])
+                if case .error(let message) = replies[0] { throw BrokerError("waiting on \(queue) failed: \(message)") }
+                try collect(replies[1], into: &items, queue: queue)
             } else if case .array(let pair) = try connection.command("BLPOP", queue, seconds), pair.count == 2 {
                 try collect(pair[1], into: &items, queue: queue)
             }

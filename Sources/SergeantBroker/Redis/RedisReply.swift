@@ -20,4 +20,10 @@ public enum RedisReply: Sendable, Equatable {
         if case .integer(let value) = self { return value }
         return nil
     }
+
+    /// True for an error reply.
+    var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
 }
