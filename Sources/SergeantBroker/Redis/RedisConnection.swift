@@ -34,6 +34,8 @@ public final class RedisConnection {
     /// What the latest connection found about the node's settings (``RedisServerCheck``);
     /// nil before the first connection.
     public private(set) var serverCheck: RedisServerCheck?
+    /// Connections made after the first one (each a reconnect after a lost connection).
+    public private(set) var reconnects = 0
 
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
@@ -321,6 +323,7 @@ public final class RedisConnection {
         }
         let check = RedisServerCheck(replies: replies.dropFirst(setupCommands))
         check.log(node: node, previous: serverCheck, to: logger)
+        if serverCheck != nil { reconnects += 1 }
         serverCheck = check
         return stream
     }
