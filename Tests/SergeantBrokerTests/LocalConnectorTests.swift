@@ -310,3 +310,25 @@ func inspectWithPython(_ path: String, _ script: String) throws -> [String] {
     guard result.code == 0 else { throw SupportError("python3 failed (\(result.code)):\n\(result.output)") }
     return result.output.split(separator: "\n").map(String.init)
 }
+
+// MARK: - Throughput rows
+
+extension LocalConnectorTests {
+    /// The local connector's throughput table stays bounded: the write that adds a bucket
+    /// deletes the queue's rows older than the hour.
+    func testTheThroughputTableKeepsAtMostAnHourOfRowsPerQueue() throws {
+        let now = unixTime()
+        for age in stride(from: 2 * RateBuckets.history, through: 0, by: -1) {
+            var counts = OutcomeCounts()
+            counts.processed = 1
+            broker.record(counts, queue: "q", at: now - Double(age) * RateBuckets.width)
+            if age % 50 == 0 { try broker.flushCounts() }
+        }
+        try broker.flushCounts()
+        var rows = 0
+        try LocalConnector(filePath: filePath).database.run("SELECT count(*) FROM sergeant_throughput WHERE queue = 'q'") { rows = Int($0.int(0)) }
+        XCTAssertLessThanOrEqual(rows, RateBuckets.history + 1)
+        XCTAssertGreaterThanOrEqual(rows, RateBuckets.history)
+        XCTAssertEqual(try broker.throughput(queues: ["q"], at: now).reduce(0) { $0 + $1.processed }, RateBuckets.history)
+    }
+}
