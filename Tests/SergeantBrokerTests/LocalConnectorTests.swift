@@ -90,7 +90,7 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
             print(db.execute("SELECT count(*) FROM sergeant_queue WHERE queue = 'q'").fetchone()[0])
             print(db.execute("SELECT count(*) FROM sergeant_delayed WHERE queue = 'q'").fetchone()[0])
             """)
-        XCTAssertEqual(report, ["wal", "ok", "sergeant_deaths,sergeant_delayed,sergeant_heartbeats,sergeant_in_flight,sergeant_keys,sergeant_locks,sergeant_queue,sergeant_reclaimed", "2", "1"])
+        XCTAssertEqual(report, ["wal", "ok", "sergeant_deaths,sergeant_delayed,sergeant_heartbeats,sergeant_in_flight,sergeant_keys,sergeant_locks,sergeant_queue,sergeant_reclaimed,sergeant_throughput", "2", "1"])
     }
 
     func testAFileThatIsNotADatabaseIsAClearError() throws {
