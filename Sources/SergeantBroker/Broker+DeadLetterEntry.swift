@@ -30,6 +30,7 @@ public struct DeadLetterEntry: Sendable, Equatable {
         return String(crc, radix: 16) + "-" + String(bytes.count)
     }
 
+    /// Same place, same bytes.
     public static func == (lhs: DeadLetterEntry, rhs: DeadLetterEntry) -> Bool {
         lhs.index == rhs.index && lhs.bytes == rhs.bytes
     }
