@@ -5,19 +5,42 @@ import SergeantCore
 extension Broker {
     /// The connector's fleet records, when it has them.
     var fleet: (any FleetRecords)? { connector as? any FleetRecords }
+    /// The connector's per-bucket counters, when it keeps them.
+    var counters: (any ThroughputRecords)? { connector as? any ThroughputRecords }
 
     /// Adds `counts` to the queue's counters without a round trip of its own: they go out
     /// ahead of this broker's next round trip (the pop that acknowledges the batch they
-    /// count). Does nothing on a connector without ``FleetRecords``.
-    public func record(_ counts: OutcomeCounts, queue: String) {
+    /// count), into the rate bucket of unix time `time`. Does nothing on a connector without
+    /// ``ThroughputRecords``.
+    public func record(_ counts: OutcomeCounts, queue: String, at time: Double = unixTime()) {
         guard !counts.isZero else { return }
-        lock.withLock { fleet?.stage(counts, keys(queue), at: unixTime()) }
+        lock.withLock { counters?.stage(counts, keys(queue), at: time) }
     }
 
     /// Sends counts that ``record(_:queue:)`` staged and no round trip has carried yet: at the
     /// end of a worker's run.
     public func flushCounts() throws(BrokerError) {
-        try withConnector { _ throws(BrokerError) in try fleet?.flushStaged() }
+        try withConnector { _ throws(BrokerError) in try counters?.flushStaged() }
+    }
+
+    /// The throughput history of `queues` (summed) from the broker: the `buckets` complete
+    /// rate buckets before the one of unix time `now`, oldest first. Empty on a connector
+    /// without ``ThroughputRecords``. Two dashboards on one broker read the same samples.
+    public func throughput(queues: [String], at now: Double = unixTime(),
+                           buckets: Int = RateBuckets.history) throws(BrokerError) -> [ThroughputSample] {
+        let last = RateBuckets.index(of: now) - 1
+        let range = (last - max(buckets, 1) + 1)...last
+        var samples = range.map { ThroughputSample(time: Double($0) * RateBuckets.width, processed: 0, failed: 0) }
+        for name in queues {
+            let counts = try withConnector { _ throws(BrokerError) -> [OutcomeCounts] in
+                try counters?.throughput(keys(name), buckets: range) ?? []
+            }
+            for (index, bucket) in counts.enumerated() where index < samples.count {
+                samples[index].processed += bucket.processed
+                samples[index].failed += bucket.failed
+            }
+        }
+        return counters == nil ? [] : samples
     }
 
     /// Publishes a worker's record for ``heartbeatTTL`` seconds (its heartbeat renews it).

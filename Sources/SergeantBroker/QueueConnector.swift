@@ -35,6 +35,11 @@ public protocol QueueConnector: AnyObject {
     /// never in neither. Returns how many went to `destination` and how many stayed.
     func moveAll(from source: String, to destination: String, batch: Int,
                  _ decide: ([UInt8]) -> MoveDecision) throws(BrokerError) -> (moved: Int, kept: Int)
+    /// Removes the first item of list `source` that is exactly `item` and, given a
+    /// `destination`, appends `replacement` to the tail of that list, in one atomic step (a
+    /// crash leaves the item in one of the two lists). False when `source` holds no such item
+    /// (someone else moved or dropped it): then nothing changed.
+    func moveOne(_ item: [UInt8], from source: String, to destination: String?, as replacement: [UInt8]) throws(BrokerError) -> Bool
 
     /// Sets a key; true when it did not exist before.
     func keySet(_ key: String, value: [UInt8]) throws(BrokerError) -> Bool

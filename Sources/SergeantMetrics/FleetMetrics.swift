@@ -101,6 +101,9 @@ public final class FleetMetrics: @unchecked Sendable {
                 (name, help, labels) = ("tasks_recovered_total", "Tasks given back to the queue after their worker died.", [("queue", queue)])
             case "dead_lettered":
                 (name, help, labels) = ("tasks_dead_lettered_total", "Tasks set aside in the dead-letter list.", [("queue", queue)])
+            case "broker_reconnects":
+                (name, help, labels) = ("broker_reconnects_total", "Connections to the broker that the queue's workers made again after losing one.",
+                                        [("queue", queue)])
             default:
                 (name, help, labels) = ("task_runs_total", "Task runs by outcome (runs, not distinct tasks: a recovered task's rerun counts).",
                                         [("queue", queue), ("outcome", field.name)])

@@ -19,13 +19,13 @@ struct DashboardPage {
     struct DeadLetters {
         var queue: String
         var total: Int
-        var entries: [Result<DeadLetter, BrokerError>]
+        var entries: [DeadLetterEntry]
     }
 
     var snapshot: FleetSnapshot
     var deadLetters: [DeadLetters]
-    var points: [ThroughputHistory.Point]
-    var chartSpan: Double
+    /// The last hour's rate buckets, from the broker, oldest first.
+    var points: [ThroughputSample]
     var csrfToken: String
     var scriptNonce: String
     var refreshSeconds: Double
@@ -87,24 +87,31 @@ struct DashboardPage {
 
     private func chart(_ html: inout HTML) {
         let (width, height) = (720.0, 160.0)
-        html.raw("<h2>Throughput, last \(Int(chartSpan / 60)) min</h2>")
+        let span = Double(max(points.count, 1)) * RateBuckets.width
+        let processed = points.reduce(0) { $0 + $1.processed }, failed = points.reduce(0) { $0 + $1.failed }
+        html.raw("<h2>Throughput, last \(Int(span / 60)) min</h2>")
         html.raw("<svg id=\"throughput\" viewBox=\"0 0 \(Int(width)) \(Int(height + 20))\" width=\"\(Int(width))\" height=\"\(Int(height + 20))\""
-            + " role=\"img\" aria-label=\"tasks processed per second\" data-points=\"\(points.count)\">")
+            + " role=\"img\" aria-label=\"tasks processed and failed per second\" data-points=\"\(points.count)\""
+            + " data-processed=\"\(processed)\" data-failed=\"\(failed)\">")
         html.raw("<rect x=\"0\" y=\"0\" width=\"\(Int(width))\" height=\"\(Int(height))\" fill=\"#f6f8fa\" stroke=\"#ccc\"/>")
-        let top = max(points.map(\.rate).max() ?? 0, 1)
-        if points.isEmpty {
-            html.raw("<text x=\"10\" y=\"20\">collecting samples…</text>")
+        let top = max(points.map(\.processedPerSecond).max() ?? 0, 1)
+        if processed == 0 {
+            html.raw("<text x=\"10\" y=\"20\">no task ended in the last hour</text>")
         } else {
-            let end = snapshot.takenAt
-            let coordinates = points.map { point -> String in
-                let x = width - (end - point.time) / chartSpan * width
-                let y = height - point.rate / top * (height - 10)
-                return Self.fixed(max(x, 0), 1) + "," + Self.fixed(y, 1)
+            // One point per 10 s bucket, the newest complete one at the right edge.
+            let lines: [(rate: KeyPath<ThroughputSample, Double>, colour: String)] = [
+                (\.processedPerSecond, "#0969da"), (\.failedPerSecond, "#cf222e"),
+            ]
+            for (rate, colour) in lines {
+                let coordinates = points.enumerated().map { index, point -> String in
+                    let x = points.count > 1 ? Double(index) / Double(points.count - 1) * width : width
+                    return Self.fixed(x, 1) + "," + Self.fixed(height - point[keyPath: rate] / top * (height - 10), 1)
+                }
+                html.raw("<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(coordinates.joined(separator: " "))\"/>")
             }
-            html.raw("<polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"2\" points=\"\(coordinates.joined(separator: " "))\"/>")
         }
-        html.raw("<text x=\"4\" y=\"\(Int(height + 15))\">max \(Self.fixed(top, 2))/s</text>"
-            + "<text x=\"\(Int(width - 40))\" y=\"\(Int(height + 15))\">now</text></svg>")
+        html.raw("<text x=\"4\" y=\"\(Int(height + 15))\">max \(Self.fixed(top, 2))/s · \(processed) processed, \(failed) failed"
+            + " (blue: processed, red: failed)</text><text x=\"\(Int(width - 40))\" y=\"\(Int(height + 15))\">now</text></svg>")
     }
 
     private func workers(_ html: inout HTML) {
@@ -158,10 +165,11 @@ struct DashboardPage {
                     html.raw("\"><button type=\"submit\">\(label)</button></form>")
                 }
             }
-            html.raw("<table><tr><th>#</th><th>reason</th><th>set aside</th><th>trace id</th><th>runs</th><th>kwargs</th></tr>")
-            for (index, entry) in list.entries.enumerated() {
-                html.raw("<tr class=\"letter\"><td><a href=\"/task?queue=\(HTML.queryEscape(list.queue))&amp;in=dead&amp;index=\(index)\">\(index)</a></td>")
-                switch entry {
+            html.raw("<table><tr><th>#</th><th>reason</th><th>set aside</th><th>trace id</th><th>runs</th><th>kwargs</th><th>this entry</th></tr>")
+            for entry in list.entries {
+                let index = entry.index
+                html.raw("<tr class=\"letter\" data-digest=\"\(entry.digest)\"><td><a href=\"/task?queue=\(HTML.queryEscape(list.queue))&amp;in=dead&amp;index=\(index)\">\(index)</a></td>")
+                switch entry.letter {
                 case .success(let letter):
                     let task = decode(letter)
                     for value in [letter.reason, Self.time(letter.date), task?.traceID ?? "", task.map { "\($0.runCount)" } ?? "",
@@ -175,7 +183,15 @@ struct DashboardPage {
                     html.text(error.message)
                     html.raw("</td>")
                 }
-                html.raw("</tr>")
+                html.raw("<td>")
+                for (action, label) in [("requeue", "Requeue"), ("drop", "Drop")] {
+                    html.raw("<form class=\"\(action)-one\" method=\"post\" action=\"/dead/\(action)\">"
+                        + "<input type=\"hidden\" name=\"csrf\" value=\"\(csrfToken)\"><input type=\"hidden\" name=\"entry\" value=\"\(index)\">"
+                        + "<input type=\"hidden\" name=\"digest\" value=\"\(entry.digest)\"><input type=\"hidden\" name=\"queue\" value=\"")
+                    html.text(list.queue)
+                    html.raw("\"><button type=\"submit\">\(label)</button></form>")
+                }
+                html.raw("</td></tr>")
             }
             html.raw("</table></section>")
         }

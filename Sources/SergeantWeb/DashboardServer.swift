@@ -16,9 +16,11 @@ import SergeantMetrics
 /// The web dashboard of `sergeant web`: a Hummingbird application over one ``Broker``.
 ///
 /// Routes: `GET /` (the page), `GET /task` (one task), `GET /metrics` (the fleet in the
-/// Prometheus format), `GET /api/snapshot` (the ``FleetSnapshot`` as JSON), and the two
-/// state-changing ones, `POST /dead/requeue` and `POST /dead/drop`, which need the page's
-/// CSRF token. With authentication configured every route needs it.
+/// Prometheus format), `GET /api/snapshot` (the ``FleetSnapshot`` as JSON), `GET
+/// /api/throughput` (the chart's ``ThroughputSample``s as JSON, read from the broker, so every
+/// dashboard shows the same), and the state-changing ones, `POST /dead/requeue` and `POST
+/// /dead/drop` (a queue's whole dead list, or with `entry` and `digest` one entry of it), which
+/// need the page's CSRF token. With authentication configured every route needs it.
 ///
 /// ```swift
 /// let server = DashboardServer(broker: broker, settings: settings, logger: logger)
@@ -29,8 +31,6 @@ public final class DashboardServer: Sendable {
     public let broker: Broker
     /// How it serves.
     public let settings: DashboardSettings
-    /// The chart's samples.
-    public let history: ThroughputHistory
     let access: Access
     let logger: Logger
     /// One registry for the server's life, so that its counters only grow.
@@ -42,7 +42,6 @@ public final class DashboardServer: Sendable {
         self.broker = broker
         self.settings = settings
         self.logger = logger
-        history = ThroughputHistory(interval: settings.sampleInterval, capacity: settings.sampleCapacity)
         access = Access(settings: settings)
     }
 
@@ -56,19 +55,9 @@ public final class DashboardServer: Sendable {
         )
     }
 
-    /// Serves until cancelled (or SIGINT/SIGTERM), sampling the throughput in the background.
+    /// Serves until cancelled (or SIGINT/SIGTERM).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                while !Task.isCancelled {
-                    if let snapshot = try? self.snapshot() { self.history.sampleIfDue(snapshot) }
-                    try await Task.sleep(for: .seconds(self.settings.sampleInterval))
-                }
-            }
-            group.addTask { try await self.application(onRunning: onRunning).runService() }
-            try await group.next()
-            group.cancelAll()
-        }
+        try await application(onRunning: onRunning).runService()
     }
 
     /// The routes, behind the authentication check.
@@ -79,11 +68,14 @@ public final class DashboardServer: Sendable {
         router.get("/task") { request, _ in self.taskPage(request.uri.queryParameters) }
         router.get("/metrics") { _, _ in self.metrics() }
         router.get("/api/snapshot") { _, _ in self.snapshotJSON() }
-        router.post("/dead/requeue") { request, context in try await self.act(request, context) { queue throws(BrokerError) in
+        router.get("/api/throughput") { _, _ in self.throughputJSON() }
+        router.post("/dead/requeue") { request, context in try await self.act(request, context) { queue, form throws(BrokerError) in
+            if form["entry"] != nil { return try self.actOnEntry(queue, form, requeue: true) }
             let (requeued, kept) = try self.broker.requeueDeadLetters(queue: queue)
             return "requeued \(requeued) task(s) to \(queue)" + (kept > 0 ? "; \(kept) unreadable entries stay" : "")
         } }
-        router.post("/dead/drop") { request, context in try await self.act(request, context) { queue throws(BrokerError) in
+        router.post("/dead/drop") { request, context in try await self.act(request, context) { queue, form throws(BrokerError) in
+            if form["entry"] != nil { return try self.actOnEntry(queue, form, requeue: false) }
             try self.broker.purgeDeadLetters(queue: queue)
             return "dropped the dead letters of \(queue)"
         } }
@@ -92,6 +84,24 @@ public final class DashboardServer: Sendable {
 
     // MARK: Handlers
 
+    /// Requeues or drops the one dead letter that the form names by `entry` (its index on the
+    /// page) and `digest` (of its bytes), wherever it is now.
+    func actOnEntry(_ queue: String, _ form: [String: String], requeue: Bool) throws(BrokerError) -> String {
+        guard let index = form["entry"].flatMap(Int.init), index >= 0, let digest = form["digest"], !digest.isEmpty else {
+            return "the form names no entry: give entry=INDEX and digest=DIGEST"
+        }
+        let dead = broker.keys(queue).dead
+        guard let entry = try broker.deadLetterEntry(queue: queue, index: index, digest: digest) else {
+            return "entry \(index) of \(dead) is no longer there: it was requeued or dropped already"
+        }
+        let result = try requeue ? broker.requeueDeadLetter(entry, queue: queue) : broker.dropDeadLetter(entry, queue: queue)
+        switch result {
+        case .done: return requeue ? "requeued entry \(index) of \(dead) to \(queue)" : "dropped entry \(index) of \(dead)"
+        case .gone: return "entry \(index) of \(dead) is no longer there: it was requeued or dropped already"
+        case .unreadable(let why): return "entry \(index) of \(dead) holds no readable task (\(why)): drop it instead"
+        }
+    }
+
     func snapshot() throws(BrokerError) -> FleetSnapshot {
         try broker.snapshot(queues: settings.queues, connectorType: settings.connectorType)
     }
@@ -99,16 +109,15 @@ public final class DashboardServer: Sendable {
     func page(notice: String?) -> Response {
         do {
             let snapshot = try snapshot()
-            history.sampleIfDue(snapshot)
+            let points = try broker.throughput(queues: snapshot.queues.map(\.name), at: snapshot.takenAt, buckets: settings.chartBuckets)
             var lists: [DashboardPage.DeadLetters] = []
             for queue in snapshot.queues {
                 lists.append(.init(queue: queue.name, total: try broker.deadLetterCount(queue: queue.name),
-                                   entries: try broker.deadLetters(queue: queue.name, limit: settings.deadLetterLimit)))
+                                   entries: try broker.deadLetterEntries(queue: queue.name, limit: settings.deadLetterLimit)))
             }
             let nonce = Access.randomToken()
             let page = DashboardPage(
-                snapshot: snapshot, deadLetters: lists, points: history.points,
-                chartSpan: history.interval * Double(history.capacity), csrfToken: access.csrfToken, scriptNonce: nonce,
+                snapshot: snapshot, deadLetters: lists, points: points, csrfToken: access.csrfToken, scriptNonce: nonce,
                 refreshSeconds: settings.refreshSeconds, notice: notice,
                 decode: { [broker] letter in try? broker.encoder.decode(letter.task) })
             return Self.html(page.render(), nonce: nonce)
@@ -157,21 +166,34 @@ public final class DashboardServer: Sendable {
     }
 
     func snapshotJSON() -> Response {
+        json { () throws(BrokerError) -> FleetSnapshot in try snapshot() }
+    }
+
+    func throughputJSON() -> Response {
+        json { () throws(BrokerError) -> [ThroughputSample] in
+            let snapshot = try snapshot()
+            return try broker.throughput(queues: snapshot.queues.map(\.name), at: snapshot.takenAt, buckets: settings.chartBuckets)
+        }
+    }
+
+    /// What `read` returns, as JSON with sorted keys.
+    func json<Reply: Encodable>(_ read: () throws(BrokerError) -> Reply) -> Response {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let body = try encoder.encode(try snapshot())
+            let body = try encoder.encode(try read())
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         } catch {
             if let error = error as? BrokerError { return brokerFailure(error) }
-            return Self.plain(.internalServerError, "could not encode the snapshot: \(error)\n")
+            return Self.plain(.internalServerError, "could not encode the reply: \(error)\n")
         }
     }
 
-    /// A checked POST: reads the form, checks CSRF, runs `action` on its queue, redirects to `/`.
+    /// A checked POST: reads the form, checks CSRF, runs `action` on its queue (and the whole
+    /// form), redirects to `/`.
     func act(_ request: Request, _ context: BasicRequestContext,
-             _ action: (String) throws(BrokerError) -> String) async throws -> Response {
+             _ action: (String, [String: String]) throws(BrokerError) -> String) async throws -> Response {
         let body = try await request.body.collect(upTo: 16 * 1024)
         let form = Access.form(String(buffer: body))
         if let refusal = access.csrfRefusal(form: form, headers: request.headers, authority: request.head.authority) {
@@ -180,7 +202,7 @@ public final class DashboardServer: Sendable {
         }
         guard let queue = form["queue"], !queue.isEmpty else { return Self.plain(.badRequest, "the form names no queue\n") }
         do {
-            let done = try action(queue)
+            let done = try action(queue, form)
             logger.info("dashboard action", metadata: ["path": "\(request.uri.path)", "queue": "\(queue)", "result": "\(done)"])
             return Response(status: .seeOther, headers: [.location: "/?done=" + HTML.queryEscape(done)])
         } catch {

@@ -1,3 +1,5 @@
+import SergeantBroker
+
 // MARK: - DashboardSettings
 
 /// How `sergeant web` serves: where it listens, who may use it, which queues it shows.
@@ -18,10 +20,8 @@ public struct DashboardSettings: Sendable {
     public var queues: [String] = []
     /// Seconds between the page's automatic reloads; 0 turns them off.
     public var refreshSeconds: Double = 5
-    /// Seconds between throughput samples.
-    public var sampleInterval: Double = 10
-    /// Samples kept (the chart's span is `sampleInterval * sampleCapacity`: an hour by default).
-    public var sampleCapacity: Int = 360
+    /// Rate buckets the chart draws, 10 s each (``RateBuckets``): an hour, all the broker keeps.
+    public var chartBuckets: Int = RateBuckets.history
     /// Dead letters listed per queue.
     public var deadLetterLimit: Int = 50
     /// The connector's type, shown in the header.
@@ -60,8 +60,8 @@ public struct DashboardSettings: Sendable {
         guard refreshSeconds >= 0, refreshSeconds.isFinite else {
             throw DashboardError(.badSetting, "--refresh must be 0 (off) or a number of seconds")
         }
-        guard sampleInterval > 0, sampleCapacity > 1, deadLetterLimit > 0 else {
-            throw DashboardError(.badSetting, "the sample interval, sample capacity and dead-letter limit must be positive")
+        guard (1...RateBuckets.history).contains(chartBuckets), deadLetterLimit > 0 else {
+            throw DashboardError(.badSetting, "the chart draws 1 to \(RateBuckets.history) buckets and the dead-letter limit must be positive")
         }
     }
 }

@@ -3,8 +3,10 @@
 for SergeantWebTests: opens the dashboard, saves a screenshot, reads the DOM's numbers and
 what escaping must keep out of it, clicks a button, waits for the page it leads to.
 
-Usage: drive.py URL SCREENSHOT.png [--click CSS_SELECTOR] [--auth USER:PASSWORD]
-Prints one JSON object: {"before": {...}, "after": {...}} (each the page's readings).
+Usage: drive.py URL SCREENSHOT.png [--click CSS_SELECTOR]... [--auth USER:PASSWORD]
+Each --click clicks the first element the selector matches on the page the previous click led to.
+Prints one JSON object: {"before": {...}, "after": {...}, "steps": [{...}, ...]} (each the page's
+readings; "after" is the last step's, "steps" one per click).
 Only the standard library: no package to install, no network.
 """
 import base64, fcntl, json, os, shutil, subprocess, sys, tempfile, time
@@ -37,6 +39,7 @@ READ = r"""(() => {
     injected: Array.from(document.querySelectorAll('[onerror]')).length,
     xss: window.__xss || null,
     chartPoints: (document.getElementById('throughput') || {dataset: {}}).dataset.points || null,
+    chartProcessed: (document.getElementById('throughput') || {dataset: {}}).dataset.processed || null,
     body: document.body ? document.body.innerText : '',
   });
 })()"""
@@ -121,7 +124,7 @@ def wait_until(condition, what, seconds=20):
 
 def main():
     url, screenshot = sys.argv[1], sys.argv[2]
-    click = sys.argv[sys.argv.index("--click") + 1] if "--click" in sys.argv else None
+    clicks = [sys.argv[index + 1] for index, word in enumerate(sys.argv[:-1]) if word == "--click"]
     auth = sys.argv[sys.argv.index("--auth") + 1] if "--auth" in sys.argv else None
     binary = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not binary:
@@ -157,17 +160,27 @@ def main():
         shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
         with open(screenshot, "wb") as out:
             out.write(base64.b64decode(shot["data"]))
-        after = None
-        if click:
+        steps = []
+        for number, click in enumerate(clicks):
             if not evaluate(f"!!document.querySelector({json.dumps(click)})"):
                 raise RuntimeError("nothing on the page matches " + click)
-            evaluate(f"document.querySelector({json.dumps(click)}).click()")
+            # A marker on the page clicked, so that the page the click leads to (a redirect to
+            # /?done=..., as the previous step's was) is told apart: it has none.
+            evaluate(f"window.__step = {number + 1}; document.querySelector({json.dumps(click)}).click()")
+
+            def arrived():
+                try:
+                    return loaded("done=") and not evaluate("window.__step || 0")
+                except RuntimeError:  # the context went away mid-navigation
+                    return False
+
             try:
-                wait_until(lambda: loaded("done="), "the page the click leads to")
+                wait_until(arrived, "the page the click leads to")
             except RuntimeError:
                 sys.exit("the click led to " + str(state()) + ": " + str(evaluate("document.body && document.body.innerText"))[:500])
-            after = json.loads(evaluate(READ))
-        print(json.dumps({"before": before, "after": after}))
+            steps.append(json.loads(evaluate(READ)))
+        after = steps[-1] if steps else None
+        print(json.dumps({"before": before, "after": after, "steps": steps}))
     finally:
         browser.close()
 

@@ -143,11 +143,20 @@ final class FleetStatsTests: XCTestCase {
             text = try scrape()
             return text.contains("sergeant_worker_restarts_total 1")
         }
+        // Every client connection cut: the workers reconnect, and count it with their next runs.
+        _ = try server.command("CLIENT", "KILL", "TYPE", "normal")
+        try push(plugin, (0..<2).map { #"{"action": "tally", "n": \#(10 + $0)}"# })
+        try waitUntil(timeout: 60, "the reconnects in the metrics") {
+            text = try scrape()
+            return text.range(of: #"sergeant_broker_reconnects_total\{queue="parity"\} [1-9]"#, options: .regularExpression) != nil
+                && text.contains(#"sergeant_task_runs_total{queue="parity",outcome="succeeded"} 8"#)
+        }
         try Self.promtool(text)
         // The fleet's exposition from the command line passes too.
         let fleet = try sergeant(["stats", "--prometheus"])
         XCTAssertEqual(fleet.code, 0, fleet.output)
-        XCTAssertTrue(fleet.output.contains(#"sergeant_task_runs_total{queue="parity",outcome="succeeded"} 6"#), fleet.output)
+        XCTAssertTrue(fleet.output.contains(#"sergeant_task_runs_total{queue="parity",outcome="succeeded"} 8"#), fleet.output)
+        XCTAssertNotNil(fleet.output.range(of: #"sergeant_broker_reconnects_total\{queue="parity"\} [1-9]"#, options: .regularExpression), fleet.output)
         // Only the exposition: the command's log lines (stderr, merged here) start with a date.
         try Self.promtool(fleet.output.split(separator: "\n").filter { !$0.hasPrefix("20") }.joined(separator: "\n") + "\n")
         XCTAssertEqual(try ChildProcess.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",

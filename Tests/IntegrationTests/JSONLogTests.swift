@@ -3,13 +3,14 @@ import SergeantTestSupport
 import XCTest
 
 /// `sergeant-host --log-format json`: every line of the supervisor and of its workers is one
-/// JSON object with time, level, logger, pid and message, and swift-log metadata as fields.
+/// JSON object with time, level, logger, pid and message, and swift-log metadata as fields;
+/// a worker's lines logged while a task runs carry the task's trace id.
 final class JSONLogTests: XCTestCase {
     func testEveryLineIsAJSONObjectWithTheMetadata() throws {
         let server = try RedisServer()
         let plugin = try ProjectPaths.fixturePackage("parity")
         let push = try ChildProcess.run([try ProjectPaths.executable("sergeant"), "push", "--worker-module=\(plugin)",
-                                         "--worker-class=ABIProbe", "--kwargs", #"{"n": 7}"#], environment: ["SERGEANT_REDIS": server.url])
+                                         "--worker-class=ABIProbe", "--kwargs", #"{"n": 7}"#, "--trace-id", "order-9"], environment: ["SERGEANT_REDIS": server.url])
         XCTAssertEqual(push.code, 0, push.output)
         let supervisor = try ChildProcess([try ProjectPaths.executable("sergeant-host"), "--worker-module=\(plugin)",
                                            "--worker-class=ABIProbe", "--log-format", "json"], environment: ["SERGEANT_REDIS": server.url])
@@ -30,6 +31,9 @@ final class JSONLogTests: XCTestCase {
         XCTAssertEqual(work["n"] as? String, "7", "swift-log metadata becomes a field: \(work)")
         XCTAssertEqual(work["phase"] as? String, "work", "\(work)")
         XCTAssertEqual(work["level"] as? String, "info")
+        XCTAssertEqual(work["trace_id"] as? String, "order-9", "a line logged while the task runs names its trace id: \(work)")
+        let spawned = try XCTUnwrap(objects.first { ($0["message"] as? String)?.hasPrefix("spawned worker") == true })
+        XCTAssertNil(spawned["trace_id"], "the supervisor runs no task: \(spawned)")
     }
 
     func testAnUnknownFormatIsRefused() throws {

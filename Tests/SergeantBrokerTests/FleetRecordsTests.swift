@@ -50,6 +50,7 @@ final class FleetRecordsTests: XCTestCase {
         XCTAssertEqual(try inspector.command("HGET", "q.stats", "retried"), .bytes(Array("1".utf8)))
         let ttl = try inspector.command("TTL", "q.stats.\(RateBuckets.index(of: unixTime()))").integer ?? 0
         XCTAssertTrue(ttl > 0 && ttl <= Int64(RateBuckets.ttl), "the rate bucket expires: \(ttl)")
+        XCTAssertGreaterThan(ttl, Int64(RateBuckets.history) * Int64(RateBuckets.width), "and lives as long as the chart draws it")
 
         let snapshot = try broker().snapshot(queues: ["q"])
         let stats = try XCTUnwrap(snapshot.queues.first)
@@ -116,5 +117,26 @@ final class FleetRecordsTests: XCTestCase {
         XCTAssertNil(stats.totals)
         XCTAssertNil(stats.workers)
         XCTAssertNil(stats.inFlight)
+    }
+
+    /// A connection the worker had to make again is counted with its next counts, in the same
+    /// round trip, once.
+    func testReconnectsAreCountedWithTheNextCounts() throws {
+        let worker = broker()
+        try worker.push(tasks: (0..<3).map { SergeantTask(kwargs: ["n": .int(Int64($0))]) }, queue: "q")
+        var counts = OutcomeCounts()
+        counts.add(outcome: "success")
+        worker.record(counts, queue: "q")
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "broker_reconnects"), .null, "no reconnect yet")
+        _ = try inspector.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")  // reconnects
+        worker.record(counts, queue: "q")
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "broker_reconnects"), .bytes(Array("1".utf8)))
+        worker.record(counts, queue: "q")
+        try worker.flushCounts()
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "broker_reconnects"), .bytes(Array("1".utf8)), "counted once")
+        XCTAssertEqual(try broker().snapshot(queues: ["q"]).queues.first?.totals?.brokerReconnects, 1)
     }
 }

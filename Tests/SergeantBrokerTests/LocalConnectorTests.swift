@@ -90,7 +90,7 @@ final class LocalConnectorTests: ConnectorBehaviourTests {
             print(db.execute("SELECT count(*) FROM sergeant_queue WHERE queue = 'q'").fetchone()[0])
             print(db.execute("SELECT count(*) FROM sergeant_delayed WHERE queue = 'q'").fetchone()[0])
             """)
-        XCTAssertEqual(report, ["wal", "ok", "sergeant_deaths,sergeant_delayed,sergeant_heartbeats,sergeant_in_flight,sergeant_keys,sergeant_locks,sergeant_queue,sergeant_reclaimed", "2", "1"])
+        XCTAssertEqual(report, ["wal", "ok", "sergeant_deaths,sergeant_delayed,sergeant_heartbeats,sergeant_in_flight,sergeant_keys,sergeant_locks,sergeant_queue,sergeant_reclaimed,sergeant_throughput", "2", "1"])
     }
 
     func testAFileThatIsNotADatabaseIsAClearError() throws {
@@ -309,4 +309,26 @@ func inspectWithPython(_ path: String, _ script: String) throws -> [String] {
     let result = try ChildProcess.run(["/usr/bin/env", "python3", "-c", "import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\n" + script, path])
     guard result.code == 0 else { throw SupportError("python3 failed (\(result.code)):\n\(result.output)") }
     return result.output.split(separator: "\n").map(String.init)
+}
+
+// MARK: - Throughput rows
+
+extension LocalConnectorTests {
+    /// The local connector's throughput table stays bounded: the write that adds a bucket
+    /// deletes the queue's rows older than the hour.
+    func testTheThroughputTableKeepsAtMostAnHourOfRowsPerQueue() throws {
+        let now = unixTime()
+        for age in stride(from: 2 * RateBuckets.history, through: 0, by: -1) {
+            var counts = OutcomeCounts()
+            counts.processed = 1
+            broker.record(counts, queue: "q", at: now - Double(age) * RateBuckets.width)
+            if age % 50 == 0 { try broker.flushCounts() }
+        }
+        try broker.flushCounts()
+        var rows = 0
+        try LocalConnector(filePath: filePath).database.run("SELECT count(*) FROM sergeant_throughput WHERE queue = 'q'") { rows = Int($0.int(0)) }
+        XCTAssertLessThanOrEqual(rows, RateBuckets.history + 1)
+        XCTAssertGreaterThanOrEqual(rows, RateBuckets.history)
+        XCTAssertEqual(try broker.throughput(queues: ["q"], at: now).reduce(0) { $0 + $1.processed }, RateBuckets.history)
+    }
 }

@@ -6,7 +6,7 @@ import XCTest
 /// The dashboard in a real headless Chromium (Tests/Browser/drive.py, the DevTools protocol
 /// over a pipe): the DOM's numbers against Redis, kwargs that try to inject markup shown as
 /// text, a screenshot kept under test-artefacts/, and a click on "Requeue all" that brings
-/// the dead letters back to their queue.
+/// one dead letter back to its queue (the other stays), then on "Requeue all" for the rest.
 final class DashboardBrowserTests: XCTestCase {
     struct Reading: Decodable {
         var url: String
@@ -20,12 +20,13 @@ final class DashboardBrowserTests: XCTestCase {
         var xss: Int?
         var body: String
         var chartPoints: String?
+        var chartProcessed: String?
 
         struct Worker: Decodable { var stale: Bool; var state: String; var host: String; var task: String; var in_flight: String }
         struct Dead: Decodable { var total: String; var rows: [[String]] }
     }
 
-    struct Drive: Decodable { var before: Reading; var after: Reading? }
+    struct Drive: Decodable { var before: Reading; var after: Reading?; var steps: [Reading] }
 
     func chromium() throws -> String {
         for path in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] where FileManager.default.isExecutableFile(atPath: path) {
@@ -34,7 +35,7 @@ final class DashboardBrowserTests: XCTestCase {
         throw XCTSkip("no chromium: install Debian's chromium (scripts/install-deps.sh)")
     }
 
-    func testTheDashboardShowsRedisAndRequeuesFromAClick() async throws {
+    func testTheDashboardShowsRedisAndRequeuesFromClicks() async throws {
         let chromium = try chromium()
         let harness = try DashboardHarness()
         try harness.seed()
@@ -48,7 +49,7 @@ final class DashboardBrowserTests: XCTestCase {
         let driver = ProjectPaths.root.appendingPathComponent("Tests/Browser/drive.py").path
         let started = Date()
         let result = try await harness.run(["/usr/bin/env", "CHROMIUM=\(chromium)", "python3", driver, harness.url + "/", screenshot,
-                                            "--click", "form.requeue button"], timeout: 90)
+                                            "--click", "form.requeue-one button", "--click", "form.requeue button"], timeout: 90)
         await harness.stop()
         XCTAssertEqual(result.code, 0, result.output)
         let json = try XCTUnwrap(result.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }), result.output)
@@ -63,14 +64,15 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertEqual(row["dead"], "2")
         let redisTotals = try XCTUnwrap(harness.broker.snapshot(queues: [queue]).queues.first?.totals)
         XCTAssertEqual(row["processed"], "\(redisTotals.processed)")
-        XCTAssertEqual(row["processed"], "1234")
+        XCTAssertEqual(row["processed"], "\(1234 + harness.seededHistory.processed)")
         XCTAssertEqual(before.dead[queue]?.total, "2")
         XCTAssertEqual(before.dead[queue]?.rows.count, 2)
         XCTAssertEqual(before.workers["vm-1-101-live"]?.stale, false)
         XCTAssertEqual(before.workers["vm-1-101-live"]?.state, "alive")
         XCTAssertEqual(before.workers["vm-1-101-live"]?.task, "order-77")
         XCTAssertEqual(before.workers["vm-2-202-late"]?.stale, true, "a heartbeat 60 s old is marked stale")
-        XCTAssertEqual(before.chartPoints, "60", "the chart draws the rates between the hour's 60 samples and the page's own")
+        XCTAssertEqual(before.chartPoints, "\(RateBuckets.history)", "the chart draws the hour's 10 s buckets")
+        XCTAssertEqual(before.chartProcessed, "\(harness.seededHistory.processed)", "the chart's runs are the broker's buckets")
 
         // Hostile kwargs, reason and trace id are text on the page, never elements.
         XCTAssertEqual(before.images, 0, "an <img> from the kwargs became an element")
@@ -87,9 +89,19 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
         XCTAssertGreaterThan(png.count, 10_000)
 
-        // After the click: the dead letters are back in the queue, on the page and in Redis.
+        // After the first click: the first dead letter (the hostile one) is back in the queue; the other stays dead.
+        XCTAssertEqual(drive.steps.count, 2)
+        let one = try XCTUnwrap(drive.steps.first)
+        XCTAssertEqual(one.notice, "requeued entry 0 of \(queue).dead to \(queue)")
+        XCTAssertEqual(one.queues[queue]?["waiting"], "4")
+        XCTAssertEqual(one.queues[queue]?["dead"], "1")
+        XCTAssertEqual(one.dead[queue]?.total, "1")
+        let left = try XCTUnwrap(one.dead[queue]?.rows.first).joined(separator: " | ")
+        XCTAssertTrue(left.contains("a@example.com") && left.contains("undecodable"), "the other entry is still dead: \(left)")
+
+        // After "Requeue all": the rest is back in the queue, on the page and in Redis.
         let after = try XCTUnwrap(drive.after)
-        XCTAssertEqual(after.notice, "requeued 2 task(s) to \(queue)")
+        XCTAssertEqual(after.notice, "requeued 1 task(s) to \(queue)")
         XCTAssertEqual(after.queues[queue]?["waiting"], "5")
         XCTAssertEqual(after.queues[queue]?["dead"], "0")
         XCTAssertEqual(try harness.broker.count(queue: queue, includeDelayed: false), 5)

@@ -103,4 +103,61 @@ final class DashboardHTTPTests: XCTestCase {
         XCTAssertTrue(snapshot.body.contains("\"waiting\":3"), snapshot.body)
         await harness.stop()
     }
+
+    /// The chart's rate buckets live in the broker: a dashboard started after the runs (a
+    /// second one, on its own broker connection) draws the same hour as the first.
+    func testTwoDashboardsDrawTheSameChartFromTheBroker() async throws {
+        let harness = try DashboardHarness()
+        try harness.seed()
+        try harness.seedHistory()
+        try await harness.start()
+        let (other, serving) = try await harness.startAnother()
+        let first = try await harness.curl("/api/throughput")
+        let second = try await harness.curl("/api/throughput", base: other)
+        XCTAssertEqual(first.status, 200, first.body)
+        let samples = try JSONDecoder().decode([ThroughputSample].self, from: Data(first.body.utf8))
+        XCTAssertEqual(samples.count, RateBuckets.history, "an hour of 10 s buckets")
+        XCTAssertEqual(samples.reduce(0) { $0 + $1.processed }, harness.seededHistory.processed)
+        XCTAssertEqual(samples.reduce(0) { $0 + $1.failed }, harness.seededHistory.failed)
+        XCTAssertEqual(try JSONDecoder().decode([ThroughputSample].self, from: Data(second.body.utf8)), samples,
+                       "the other dashboard reads the same samples")
+        let pages = [try await harness.curl("/").body, try await harness.curl("/", base: other).body]
+        for page in pages {
+            XCTAssertTrue(page.contains("data-points=\"\(RateBuckets.history)\" data-processed=\"\(harness.seededHistory.processed)\""
+                                        + " data-failed=\"\(harness.seededHistory.failed)\""), page)
+        }
+        serving.cancel()
+        _ = await serving.result
+        await harness.stop()
+    }
+
+    /// One dead letter by its buttons' form (entry and digest): requeued or dropped, the others
+    /// stay; a stale form (the entry already gone) changes nothing.
+    func testOneDeadLetterIsRequeuedAndAnotherDroppedByTheirForms() async throws {
+        let harness = try DashboardHarness()
+        try harness.seed()
+        try await harness.start()
+        let queue = DashboardHarness.queue
+        let page = try await harness.curl("/").body
+        let token = try XCTUnwrap(page.range(of: "name=\"csrf\" value=\"").map { String(page[$0.upperBound...].prefix(64)) })
+        let entries = try harness.broker.deadLetterEntries(queue: queue, limit: 10)
+        XCTAssertEqual(entries.count, 2)
+        XCTAssertTrue(page.contains("data-digest=\"\(entries[1].digest)\""), page)
+        func post(_ action: String, _ entry: DeadLetterEntry) async throws -> (status: Int, body: String) {
+            try await harness.curl("/dead/\(action)", ["-D", "-", "-d", "queue=\(queue)&csrf=\(token)&entry=\(entry.index)&digest=\(entry.digest)"])
+        }
+        let requeued = try await post("requeue", entries[1])
+        XCTAssertEqual(requeued.status, 303, requeued.body)
+        XCTAssertTrue(requeued.body.contains("requeued%20entry%201"), requeued.body)
+        XCTAssertEqual(try harness.broker.count(queue: queue, includeDelayed: false), 4, "the one task is back")
+        XCTAssertEqual(try harness.broker.deadLetterEntries(queue: queue, limit: 10).map(\.bytes), [entries[0].bytes], "the other stays")
+        let again = try await post("requeue", entries[1])
+        XCTAssertTrue(again.body.contains("no%20longer%20there"), again.body)
+        XCTAssertEqual(try harness.broker.count(queue: queue, includeDelayed: false), 4, "a stale form pushes nothing")
+        let dropped = try await post("drop", entries[0])
+        XCTAssertEqual(dropped.status, 303, dropped.body)
+        XCTAssertEqual(try harness.broker.deadLetterCount(queue: queue), 0)
+        XCTAssertEqual(try harness.broker.count(queue: queue, includeDelayed: false), 4, "dropping pushes nothing")
+        await harness.stop()
+    }
 }

@@ -60,30 +60,47 @@ final class DashboardHarness: @unchecked Sendable {
         configure(&settings)
         let server = try DashboardServer(broker: broker, settings: settings, logger: logger)
         self.server = server
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        serving = Task { try await server.application { continuation.yield($0) }.runService() }
-        for await port in ports {
-            self.port = port
-            break
-        }
+        (port, serving) = await Self.serve(server)
         XCTAssertGreaterThan(port, 0)
     }
 
-    /// An hour of throughput samples (a day-like wave of 0 to 40 tasks/s), for the chart.
+    /// Another dashboard on the same Redis, with its own broker (as a second host's would be):
+    /// its URL and the task serving it (cancel it to stop).
+    func startAnother() async throws -> (url: String, serving: Task<Void, any Error>) {
+        var settings = DashboardSettings()
+        settings.port = 0
+        settings.refreshSeconds = 0
+        settings.queues = [Self.queue]
+        let other = Broker(connector: RedisConnector(nodes: [redis.node], logger: logger), encoder: TaskEncoder())
+        let (port, serving) = await Self.serve(try DashboardServer(broker: other, settings: settings, logger: logger))
+        return ("http://127.0.0.1:\(port)", serving)
+    }
+
+    /// Serves `server` on its port; returns the port it got.
+    static func serve(_ server: DashboardServer) async -> (Int, Task<Void, any Error>) {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let serving = Task { try await server.application { continuation.yield($0) }.runService() }
+        for await port in ports { return (port, serving) }
+        return (0, serving)
+    }
+
+    /// The processed and failed runs of the hour's rate buckets that ``seedHistory()`` added.
+    private(set) var seededHistory = (processed: 0, failed: 0)
+
+    /// An hour of rate buckets in the broker (a day-like wave of 0 to 40 tasks/s, a few failed),
+    /// for the chart: the workers' own counters, as they would have added them.
     func seedHistory() throws {
-        guard let server else { return }
         let now = unixTime()
-        // Counts that end at the broker's own 1234, so the page's live sample follows on.
-        let perMinute = (1...60).map { Int(60 * (20 + 20 * sin(Double($0) / 9))) }
-        var processed = 1234 - perMinute.reduce(0, +)
-        for minute in stride(from: 60, through: 1, by: -1) {
-            var queue = QueueStats(name: Self.queue, waiting: 0)
-            var totals = OutcomeCounts()
-            processed += perMinute[minute - 1]
-            totals.processed = processed
-            queue.totals = totals
-            server.history.sampleIfDue(FleetSnapshot(takenAt: now - Double(minute) * 60, connector: "redis", queues: [queue]))
+        for age in 1...RateBuckets.history {
+            var counts = OutcomeCounts()
+            counts.processed = Int(10 * (20 + 20 * sin(Double(age) / 50)))
+            counts.failed = age % 7 == 0 ? 3 : 0
+            counts.succeeded = counts.processed - counts.failed
+            broker.record(counts, queue: Self.queue, at: now - Double(age) * RateBuckets.width)
+            seededHistory.processed += counts.processed
+            seededHistory.failed += counts.failed
         }
+        try broker.flushCounts()
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -103,9 +120,9 @@ final class DashboardHarness: @unchecked Sendable {
     }
 
     /// curl with `arguments`; returns the status code line's number and the body.
-    func curl(_ path: String, _ arguments: [String] = []) async throws -> (status: Int, body: String) {
+    func curl(_ path: String, _ arguments: [String] = [], base: String? = nil) async throws -> (status: Int, body: String) {
         let marker = "\n--status:"
-        let result = try await run(["/usr/bin/curl", "-s", "-w", marker + "%{http_code}"] + arguments + [url + path])
+        let result = try await run(["/usr/bin/curl", "-s", "-w", marker + "%{http_code}"] + arguments + [(base ?? url) + path])
         XCTAssertEqual(result.code, 0, result.output)
         guard let range = result.output.range(of: marker, options: .backwards) else { return (0, result.output) }
         return (Int(result.output[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,

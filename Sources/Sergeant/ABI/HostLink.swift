@@ -78,7 +78,9 @@ final class HostLink: @unchecked Sendable {
 // MARK: - HostLogHandler
 
 /// Sends a worker's log lines, with their swift-log metadata, to the host, which writes
-/// them in sergeant's format (`message key=value ...`, keys sorted).
+/// them in sergeant's format (`message key=value ...`, keys sorted) or as JSON fields. A line
+/// logged while a task with a trace id runs (on its thread, or in its async `work`) carries
+/// that id as `trace_id`, unless the line sets `trace_id` itself.
 struct HostLogHandler: LogHandler {
     let link: HostLink
     let label: String
@@ -99,6 +101,7 @@ struct HostLogHandler: LogHandler {
     func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
+        if merged["trace_id"] == nil, let traceID = Worker.currentTraceID { merged["trace_id"] = .string(traceID) }
         let pairs = merged.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value.description) }
         link.log(HostLink.PendingLine(label: label, level: LogLevel(event.level), message: event.message.description,
                                       metadata: pairs))

@@ -30,6 +30,9 @@ public final class LocalConnector: QueueConnector {
     /// The SQLite file.
     public let filePath: String
     let database: LocalDatabase
+    /// Per-bucket counts (``ThroughputRecords/stage(_:_:at:)``) waiting for the next write
+    /// transaction, which adds them first.
+    var stagedThroughput: [StagedBucket: (processed: Int, failed: Int)] = [:]
 
     /// The tables and indexes, created when missing.
     static let schema = """
@@ -58,7 +61,7 @@ public final class LocalConnector: QueueConnector {
         """
 
     /// Every table of the file.
-    static let tables = ["sergeant_queue", "sergeant_delayed", "sergeant_keys", "sergeant_locks"] + inFlightTables
+    static let tables = ["sergeant_queue", "sergeant_delayed", "sergeant_keys", "sergeant_locks", "sergeant_throughput"] + inFlightTables
 
     /// Opens `filePath`, creating the file and its tables when missing, and switches it to
     /// WAL. Throws when the file cannot be opened or written, or is not a database.
@@ -101,6 +104,7 @@ public final class LocalConnector: QueueConnector {
                 try database.transaction(immediate: true) { () throws(LocalFailure) in
                     try database.execute(Self.schema)
                     try database.execute(Self.inFlightSchema)
+                    try database.execute(Self.throughputSchema)
                 }
             }
         } catch {
@@ -109,11 +113,20 @@ public final class LocalConnector: QueueConnector {
     }
 
     /// Runs `body` as one write transaction, turning failures into ``BrokerError``;
-    /// `durable` for a push (see the type's durability notes).
+    /// `durable` for a push (see the type's durability notes). Staged per-bucket counts are
+    /// added in the same transaction, ahead of `body`.
     func write<T>(_ what: @autoclosure () -> String, durable: Bool = false,
                   _ body: () throws(LocalFailure) -> T) throws(BrokerError) -> T {
         do {
-            return try database.transaction(immediate: true, durable: durable, body)
+            guard !stagedThroughput.isEmpty else { return try database.transaction(immediate: true, durable: durable, body) }
+            let staged = stagedThroughput
+            let database = database
+            let result = try database.transaction(immediate: true, durable: durable) { () throws(LocalFailure) -> T in
+                try Self.add(staged, in: database)
+                return try body()
+            }
+            stagedThroughput.removeAll()
+            return result
         } catch {
             throw database.brokerError(error, doing: what())
         }
@@ -149,7 +162,7 @@ public final class LocalConnector: QueueConnector {
 
     /// Appends items at the tail of `queue` (or, one after the other, before its head), inside
     /// the caller's transaction.
-    private static func append(_ items: [[UInt8]], to queue: String, high: Bool, in database: LocalDatabase) throws(LocalFailure) {
+    static func append(_ items: [[UInt8]], to queue: String, high: Bool, in database: LocalDatabase) throws(LocalFailure) {
         guard !items.isEmpty else { return }
         var end: Int64?
         try database.run(high

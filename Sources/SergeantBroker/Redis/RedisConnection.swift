@@ -34,6 +34,8 @@ public final class RedisConnection {
     /// What the latest connection found about the node's settings (``RedisServerCheck``);
     /// nil before the first connection.
     public private(set) var serverCheck: RedisServerCheck?
+    /// Connections made after the first one (each a reconnect after a lost connection).
+    public private(set) var reconnects = 0
 
     /// Creates a connection; it connects on first use.
     public init(node: RedisNode, logger: Logger, reconnectTimeout: Double = 30) {
@@ -367,6 +369,7 @@ public final class RedisConnection {
         // After a failover the master is another server: its run_id is new, and no restart.
         let sameServer = (transport as? SentinelTransport).map { $0.master == masterBefore } ?? true
         check.log(node: node, previous: sameServer ? serverCheck : nil, to: logger)
+        if serverCheck != nil { reconnects += 1 }
         serverCheck = check
         return stream
     }

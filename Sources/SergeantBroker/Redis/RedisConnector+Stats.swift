@@ -5,7 +5,7 @@ import SergeantCore
 /// Counters, worker records and the snapshot read, on Redis:
 ///
 ///     NAME.stats                 hash of counters since they began (HINCRBY)
-///     NAME.stats.BUCKET          the same per 10 s bucket, expiring after 130 s
+///     NAME.stats.BUCKET          the same per 10 s bucket, expiring after an hour (the chart)
 ///     NAME.workers               set of the workers that published a record
 ///     NAME.worker.WORKER         a worker's record (msgpack), expiring with its heartbeat
 ///     __sergeant__.queues        set of the queues with published workers
@@ -15,6 +15,11 @@ import SergeantCore
 extension RedisConnector: FleetRecords {
     public func stage(_ counts: OutcomeCounts, _ keys: KeySpace, at time: Double) {
         guard !counts.isZero else { return }
+        // The connections' reconnects since the last counts go out with these.
+        var counts = counts
+        let reconnects = connections.reduce(0) { $0 + $1.reconnects }
+        counts.brokerReconnects += reconnects - countedReconnects
+        countedReconnects = reconnects
         let total = Array(keys.stats.utf8)
         let bucket = Array(keys.stats(bucket: RateBuckets.index(of: time)).utf8)
         let hincrby = Array("HINCRBY".utf8)
@@ -38,6 +43,15 @@ extension RedisConnector: FleetRecords {
     public func flushStaged() throws(BrokerError) {
         guard !stagedStats.isEmpty else { return }
         try onNextNode { connection throws(BrokerError) in _ = try connection.command("PING") }
+    }
+
+    public func throughput(_ keys: KeySpace, buckets: ClosedRange<Int>) throws(BrokerError) -> [OutcomeCounts] {
+        var counts = Array(repeating: OutcomeCounts(), count: buckets.count)
+        try onEveryNode("reading the throughput of \(keys.name)") { connection throws(BrokerError) in
+            let replies = try connection.pipeline(buckets.map { ["HGETALL", keys.stats(bucket: $0)].map { Array($0.utf8) } })
+            for (index, reply) in replies.enumerated() where index < counts.count { counts[index] = counts[index] + Self.counts(reply) }
+        }
+        return counts
     }
 
     public func publish(_ record: WorkerRecord, _ keys: KeySpace, ttl: Int) throws(BrokerError) {

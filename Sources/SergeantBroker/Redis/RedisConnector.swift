@@ -26,6 +26,8 @@ public final class RedisConnector: QueueConnector {
     /// Counter updates (``FleetRecords/stage(_:_:at:)``) waiting to go out ahead of the next
     /// round trip, on whichever node it goes to (readers add up every node).
     var stagedStats: [[[UInt8]]] = []
+    /// The connections' reconnects already added to the counters (``OutcomeCounts/brokerReconnects``).
+    var countedReconnects = 0
 
     /// Per node: an at-least-once pop whose outcome is not known yet (its reply was lost and
     /// the node could not be asked since). If it ran, its tasks wait in the worker's in-flight

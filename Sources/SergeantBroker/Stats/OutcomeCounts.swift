@@ -37,6 +37,8 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
     public var recovered: Int = 0
     /// Tasks set aside in `NAME.dead` (poison tasks, undecodable bytes).
     public var deadLettered: Int = 0
+    /// Connections to the broker that workers had to make again after losing one.
+    public var brokerReconnects: Int = 0
 
     /// Runs per duration bucket (``durationBounds``; the last bucket holds the runs above the
     /// largest bound); empty when no duration was counted.
@@ -63,7 +65,7 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
     public static let fields: [(name: String, path: WritableKeyPath<OutcomeCounts, Int> & Sendable)] = [
         ("processed", \.processed), ("succeeded", \.succeeded), ("failed", \.failed), ("retried", \.retried),
         ("max_retries", \.maxRetries), ("timed_out", \.timedOut), ("requeued", \.requeued), ("stopped", \.stopped),
-        ("recovered", \.recovered), ("dead_lettered", \.deadLettered),
+        ("recovered", \.recovered), ("dead_lettered", \.deadLettered), ("broker_reconnects", \.brokerReconnects),
     ]
 
     /// Counts one run that ended with the outcome named `outcome` (``TaskOutcome``'s names:
@@ -110,6 +112,6 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case processed, succeeded, failed, retried, maxRetries = "max_retries", timedOut = "timed_out", requeued, stopped,
-             recovered, deadLettered = "dead_lettered", durationBuckets = "duration_buckets", durationSeconds = "duration_seconds"
+             recovered, deadLettered = "dead_lettered", brokerReconnects = "broker_reconnects", durationBuckets = "duration_buckets", durationSeconds = "duration_seconds"
     }
 }
