@@ -87,7 +87,10 @@ public final class RedisConnection {
             let stream = try connected()
             try dropReplies(try write(stream), from: stream)
             let replies = try replies(commands.count + (waits ? 1 : 0), from: stream)
-            for reply in replies { try checkMaster(reply) }
+            for reply in replies {
+                try checkMaster(reply)
+                try checkSlot(reply)
+            }
             return replies
         }
         let wait = waits ? result.removeLast() : nil
@@ -110,40 +113,50 @@ public final class RedisConnection {
     /// ``pipelineOnce(_:)`` for commands that `encode` writes straight into the request; it
     /// stops reconnecting at `deadline` (``MonotonicClock``) when given.
     func pipelineOnce(until deadline: Double?, _ encode: (inout RequestBuffer) -> Void) throws(BrokerError) -> [RedisReply]? {
-        request.reset()
-        encode(&request)
-        let command = request.firstCommandName
-        let waits = waitsForReplica(command)
-        if waits { request.append(Self.waitCommand) }
-        let commands = request.commands
-        defer { request.trim() }
-        // Until its last byte is handed to the stream, a transaction cannot have run (it runs
-        // at EXEC, its last command): such failures reconnect and send it again. A connection
-        // the server closed while idle is replaced first, so that a dead server does not
-        // leave a transaction of unknown outcome behind.
-        var dropped = 0
-        let stream = try withReconnects(until: deadline) { () throws(BrokerError) -> any RedisStream in
-            let stream = try connected()
-            if stream.closedByPeer { throw BrokerError("the server closed the connection") }
-            dropped = try write(stream)
-            return stream
+        let deadline = deadline ?? MonotonicClock.now + reconnectTimeout
+        while true {
+            request.reset()
+            encode(&request)
+            let command = request.firstCommandName
+            let waits = waitsForReplica(command)
+            if waits { request.append(Self.waitCommand) }
+            let commands = request.commands
+            defer { request.trim() }
+            // Until its last byte is handed to the stream, a transaction cannot have run (it runs
+            // at EXEC, its last command): such failures reconnect and send it again. A connection
+            // the server closed while idle is replaced first, so that a dead server does not
+            // leave a transaction of unknown outcome behind.
+            var dropped = 0
+            let stream = try withReconnects(until: deadline) { () throws(BrokerError) -> any RedisStream in
+                let stream = try connected()
+                if stream.closedByPeer { throw BrokerError("the server closed the connection") }
+                dropped = try write(stream)
+                return stream
+            }
+            let replies: [RedisReply]
+            do throws(BrokerError) {
+                try dropReplies(dropped, from: stream)
+                replies = try self.replies(commands, from: stream)
+            } catch {
+                logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
+                disconnect()
+                return nil
+            }
+            // A cluster node that another node's slot reached aborted the transaction: nothing
+            // ran; it goes again to the slot's master (the slot map is read again).
+            if command == "multi", transactionRedirected(replies), MonotonicClock.now < deadline {
+                disconnect()
+                pause(seconds: 0.05)
+                continue
+            }
+            // A transaction with a refused command is aborted (EXECABORT): nothing ran.
+            var result = replies
+            let wait = waits ? result.removeLast() : nil
+            try checkPermissions(result) { _ in "multi" }
+            // It ran: a replica that did not confirm it is said, not an unknown outcome.
+            if let wait, let failure = replicationFailure(wait, command: command) { logger.warning("\(failure.message)") }
+            return result
         }
-        let replies: [RedisReply]
-        do throws(BrokerError) {
-            try dropReplies(dropped, from: stream)
-            replies = try self.replies(commands, from: stream)
-        } catch {
-            logger.warning("redis \(node): \(error.message); the outcome of the commands is unknown")
-            disconnect()
-            return nil
-        }
-        // A transaction with a refused command is aborted (EXECABORT): nothing ran.
-        var result = replies
-        let wait = waits ? result.removeLast() : nil
-        try checkPermissions(result) { _ in "multi" }
-        // It ran: a replica that did not confirm it is said, not an unknown outcome.
-        if let wait, let failure = replicationFailure(wait, command: command) { logger.warning("\(failure.message)") }
-        return result
     }
 
     /// Runs a Lua script with EVALSHA (loading it once per connection), so its text is not
@@ -236,6 +249,7 @@ public final class RedisConnection {
             try dropReplies(try write(stream), from: stream)
             let reply = try reader.next(from: stream)
             try checkMaster(reply)
+            try checkSlot(reply)
             return (reply, waits ? try reader.next(from: stream) : nil)
         }
         try checkPermission(reply, command: command, script: script)
