@@ -3,6 +3,7 @@ import Logging
 import SergeantTestSupport
 import XCTest
 @testable import SergeantBroker
+@testable import SergeantCompression
 @testable import SergeantCore
 
 /// The seed's flow and a failover under load on a Redis Cluster (3 masters, 3 replicas on
@@ -83,12 +84,17 @@ final class ClusterFlowTests: XCTestCase {
             let batch = numbers.map { SergeantTask(kwargs: ["n": .int(Int64($0))]) }
             let deadline = Date().addingTimeInterval(60)
             while true {
+                // A push that failed (the master died, or no replica confirmed it) goes again.
+                let failure: BrokerError?
                 do {
                     try broker.push(tasks: batch, queue: queue)
-                    return
-                } catch where Date() < deadline {
-                    result.failedPushes += 1
+                    failure = nil
+                } catch {
+                    failure = error
                 }
+                guard let failure else { return }
+                guard Date() < deadline else { throw failure }
+                result.failedPushes += 1
             }
         }
         for start in stride(from: 0, to: tasks / 2, by: 50) { try push(start..<min(start + 50, tasks / 2)) }

@@ -2,7 +2,7 @@
 
 /// The hash tags of one queue on a Redis Cluster: `{NAME}` with one shard; with K > 1 shards,
 /// shard k's tag is the first of `NAME#k`, `NAME#k.1`, `NAME#k.2`, ... whose hash slot lies in
-/// the k-th of K equal parts of the 16,384 slots. The tags depend on the name and K only (never
+/// the k-th of K equal parts of the 16,384 slots (16 slots away from its edges). The tags depend on the name and K only (never
 /// on the topology), so every process finds the same ones; on a cluster whose masters serve
 /// equal slot ranges (what `redis-cli --cluster create` makes) with K masters or a multiple,
 /// each shard lands on a master of its own.
@@ -17,7 +17,9 @@ enum RedisClusterShards {
         guard shards > 1 else { return [name] }
         let slots = ClusterSlotMap.slotCount
         return (0..<shards).map { shard in
-            let range = (shard * slots / shards)..<((shard + 1) * slots / shards)
+            // Away from the parts' edges, where a cluster's own split may round the other way.
+            let margin = min(16, slots / shards / 4)
+            let range = (shard * slots / shards + margin)..<((shard + 1) * slots / shards - margin)
             var attempt = 0
             while true {
                 let tag = attempt == 0 ? "\(name)#\(shard)" : "\(name)#\(shard).\(attempt)"
