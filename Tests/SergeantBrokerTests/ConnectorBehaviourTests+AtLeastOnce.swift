@@ -201,12 +201,16 @@ extension ConnectorBehaviourTests {
         }
         var busy = try add(5, alone: false)
         // Redis may serve one pop of the queue before it sees the recovered task.
-        if busy.items == [[5]] { busy = try add(5, alone: false) }
+        var servedFirst: [UInt8] = []
+        if busy.items == [[5]] {
+            servedFirst = [5]
+            busy = try add(5, alone: false)
+        }
         XCTAssertEqual(busy.items, [], "a busy worker gets nothing while a recovered task waits")
         XCTAssertTrue(busy.recoveredWaiting)
         let idle = try add(5, alone: true)
         XCTAssertEqual(idle.items, [[90]])
         XCTAssertTrue(idle.recovered)
-        XCTAssertEqual(try held("w").sorted(), [2, 4, 90], "still added to the record")
+        XCTAssertEqual(try held("w").sorted(), ([2, 4, 90] + servedFirst).sorted(), "still added to the record")
     }
 }

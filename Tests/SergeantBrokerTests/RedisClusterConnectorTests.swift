@@ -123,6 +123,15 @@ class RedisClusterConnectorTests: ConnectorBehaviourTests {
 final class RedisClusterShardedConnectorTests: RedisClusterConnectorTests {
     override var shards: Int { 3 }
 
+    // Order holds within a shard only, as over Python sergeant's nodes: pushes rotate over the
+    // shards, so a high-priority task or a due delayed one may wait behind another shard's
+    // tasks. RedisClusterConnectorTests checks the order with one shard.
+    static let orderSkip = "with 3 shards the order holds per shard only (RedisClusterConnectorTests checks it on one)"
+
+    override func testHighPriorityGoesFirst() throws { throw XCTSkip(Self.orderSkip) }
+    override func testHighPriorityBatchesGoBeforeTheHeadOneByOneAsLPUSH() throws { throw XCTSkip(Self.orderSkip) }
+    override func testPopTakesQueuedItemsFirstThenDueDelayedOnesEarliestFirst() throws { throw XCTSkip(Self.orderSkip) }
+
     func testShardsSpreadOneQueueOverEveryMaster() throws {
         XCTAssertEqual(Set(RedisClusterShards.tags(of: "spread", shards: 3).map { ClusterSlotMap.slot(of: "{\($0)}") * 3 / 16_384 }),
                        [0, 1, 2], "one tag in each third of the slots")

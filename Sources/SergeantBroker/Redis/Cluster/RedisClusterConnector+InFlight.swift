@@ -7,17 +7,20 @@ import SergeantCore
 /// Redis's behaviour, step for step). With several shards a pop acknowledges the previous
 /// batch on every shard first (the rotation may not come back to the shard that served it),
 /// heartbeats go to every shard (recovery checks a worker's heartbeat beside its in-flight
-/// list), and deaths are counted on the first shard.
+/// list), deaths are counted on the first shard, and one pop takes one shard's tasks (the
+/// first shard of the rotation that has any), so a recovered task is alone in flight.
 extension RedisClusterConnector: InFlightRecords, IncrementalInFlightRecords, BlockingWait {
     public func pop(_ keys: KeySpace, count: Int, inFlightFor worker: String) throws(BrokerError) -> [[UInt8]] {
         let shards = shards(of: keys.queue)
         if shardCount == 1 { return try shards.connectors[0].pop(shards.keys(shard: 0), count: count, inFlightFor: worker) }
         try acknowledge(keys, worker: worker)
-        var items: [[UInt8]] = []
-        for shard in rotation() where items.count < count {
-            items += try shards.connectors[shard].pop(shards.keys(shard: shard), count: count - items.count, inFlightFor: worker)
+        // One shard's tasks per pop: a recovered task comes alone from its shard, and stays
+        // alone in flight (no other shard's tasks beside it).
+        for shard in rotation() {
+            let items = try shards.connectors[shard].pop(shards.keys(shard: shard), count: count, inFlightFor: worker)
+            if !items.isEmpty { return items }
         }
-        return items
+        return []
     }
 
     public func acknowledge(_ keys: KeySpace, worker: String) throws(BrokerError) {
@@ -62,19 +65,13 @@ extension RedisClusterConnector: InFlightRecords, IncrementalInFlightRecords, Bl
 
     public func popAdding(_ keys: KeySpace, count: Int, inFlightFor worker: String, alone: Bool) throws(BrokerError) -> AddedItems {
         let shards = shards(of: keys.queue)
-        var added = AddedItems(items: [])
-        var recoveredWaiting = false
-        for shard in rotation() where added.items.count < count && !added.recovered {
-            let more = try shards.connectors[shard].popAdding(shards.keys(shard: shard), count: count - added.items.count,
-                                                              inFlightFor: worker, alone: alone && added.items.isEmpty)
-            added.items += more.items
-            added.recovered = more.recovered
-            recoveredWaiting = recoveredWaiting || more.recoveredWaiting
-            // A recovered task waits on this shard: the worker finishes what it runs first.
-            if more.recoveredWaiting { break }
+        // One shard's tasks per pop, as ``pop(_:count:inFlightFor:)``; a shard where recovered
+        // tasks wait for an idle worker ends the visit (the worker finishes what it runs first).
+        for shard in rotation() {
+            let added = try shards.connectors[shard].popAdding(shards.keys(shard: shard), count: count, inFlightFor: worker, alone: alone)
+            if !added.items.isEmpty || added.recoveredWaiting { return added }
         }
-        added.recoveredWaiting = added.items.isEmpty && recoveredWaiting
-        return added
+        return AddedItems(items: [])
     }
 
     public func forget(_ keys: KeySpace, worker: String, items: [[UInt8]]) throws(BrokerError) {
