@@ -37,6 +37,9 @@ public final class RedisCluster: @unchecked Sendable {
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes-\(port).conf",
                 "--cluster-node-timeout", String(nodeTimeout), "--cluster-replica-validity-factor", "0",
                 "--cluster-port", String(try Self.busPort(avoiding: ports)),
+                // A new replica syncs at once (Redis 7 waits 5 s for more replicas by default,
+                // and until then a failover promotes an empty replica).
+                "--repl-diskless-sync-delay", "0",
             ])))
         }
         self.servers = servers
@@ -92,15 +95,30 @@ public final class RedisCluster: @unchecked Sendable {
     }
 
     /// Waits until every running node says `cluster_state:ok` with all 16,384 slots served,
-    /// and every master has a replica that is online if it had one (polling).
+    /// and every running replica is in sync with its master (`master_link_status:up`), so that
+    /// a failover from here promotes a replica that has the data (polling).
     public func waitUntilHealthy(timeout: Double = 30) throws {
-        try waitUntil(timeout: timeout, "the redis cluster to be ok on every node") {
+        try waitUntil(timeout: timeout, "the redis cluster to be ok on every node, with its replicas in sync") {
             for server in servers where server.isRunning {
                 guard let info = try? cli(server, "CLUSTER", "INFO"),
-                      info.contains("cluster_state:ok"), info.contains("cluster_slots_ok:16384") else { return false }
+                      info.contains("cluster_state:ok"), info.contains("cluster_slots_ok:16384"),
+                      let replication = try? cli(server, "INFO", "replication") else { return false }
+                if replication.contains("role:slave"), !replication.contains("master_link_status:up") { return false }
             }
             return true
         }
+    }
+
+    /// Waits until a replica of `master` (killed or stopped) took its place: as many running
+    /// masters as before, and every node `cluster_state:ok` again (polling). Start `master`
+    /// again only after this: a master without persistence that came back before its
+    /// replica's promotion would serve its slots empty.
+    public func waitForFailover(of master: RedisServer, masters count: Int, timeout: Double = 60) throws {
+        precondition(!master.isRunning, "the master on port \(master.port) still runs")
+        try waitUntil(timeout: timeout, "a replica to take over from the master on port \(master.port)") {
+            (try masters()).count == count
+        }
+        try waitUntilHealthy(timeout: timeout)
     }
 
     /// The key count of every running master, by port (`DBSIZE`).

@@ -68,7 +68,8 @@ final class ClusterFlowTests: XCTestCase {
         }
     }
 
-    /// Pushes numbered tasks (half before the workers start, half while they run) to a queue
+    /// Pushes numbered tasks (half before the workers start, half while they run, paced by
+    /// them) to a queue
     /// of 3 shards, SIGKILLs the master of one shard once a third has run, waits for its
     /// replica's promotion, brings the old master back (a replica now), and counts what the
     /// chaos plugin recorded once everything drained.
@@ -112,8 +113,22 @@ final class ClusterFlowTests: XCTestCase {
         }
         // The second half goes in while the workers run; the kill comes after a third.
         var killed: RedisServer?
+        var restarted = false
+        // The old master comes back as its replica's replica (its nodes.conf is kept) once
+        // the replica took over: until then, with durability replicated, no write of that
+        // shard is confirmed (its new master has no replica).
+        func restartAfterFailover() throws {
+            guard let killed, !restarted, try cluster.masters().count == 3 else { return }
+            try killed.start()
+            restarted = true
+        }
         let tag = RedisClusterShards.tags(of: queue, shards: 3)[0]
         for start in stride(from: tasks / 2, to: tasks, by: 10) {
+            // Paced by the workers (at most 300 ahead), so pushes go on through the failover.
+            try waitUntil(timeout: 120, "the workers to catch up") {
+                try restartAfterFailover()
+                return done().count >= start - 300
+            }
             try push(start..<min(start + 10, tasks))
             if killed == nil, done().count >= tasks / 3 {
                 let master = try XCTUnwrap(try cluster.master(of: "{\(tag)}"))
@@ -127,9 +142,10 @@ final class ClusterFlowTests: XCTestCase {
             master.kill()
             killed = master
         }
-        try cluster.waitUntilHealthy(timeout: 60)
-        // The old master comes back as its replica's replica (its nodes.conf is kept).
-        try killed?.start()
+        if !restarted {
+            try cluster.waitForFailover(of: try XCTUnwrap(killed), masters: 3)
+            try restartAfterFailover()
+        }
         try cluster.waitUntilHealthy(timeout: 60)
         // Drained: nothing queued, delayed, recovered or in flight on any master.
         try waitUntil(timeout: 180, "the queue and the in-flight lists to drain") {
