@@ -33,6 +33,8 @@ public final class Broker: @unchecked Sendable {
     public var capabilities: ConnectorCapabilities { ConnectorCapabilities(of: connector) }
     /// Serialises the connector.
     let lock = Mutex()
+    /// The connector wants hash-tagged key names (``HashTaggedKeys``).
+    let hashTags: Bool
     /// `queue \0 worker` of the workers whose first heartbeat this broker wrote.
     var registered: Set<String> = []
     /// The last of them.
@@ -43,6 +45,7 @@ public final class Broker: @unchecked Sendable {
         self.connector = connector
         inFlight = connector as? any InFlightRecords
         blocking = connector as? any BlockingWait
+        hashTags = connector is any HashTaggedKeys
         self.encoder = encoder
         self.maxTaskSize = maxTaskSize
     }
@@ -55,8 +58,8 @@ public final class Broker: @unchecked Sendable {
         self.init(connector: connector, encoder: config.encoder.taskEncoder, maxTaskSize: config.maxTaskSize)
     }
 
-    /// The key names of `queue`.
-    public func keys(_ queue: String) -> KeySpace { KeySpace(queue: queue) }
+    /// The key names of `queue` (hash-tagged on a Redis Cluster).
+    public func keys(_ queue: String) -> KeySpace { KeySpace(queue: queue, hashTag: hashTags) }
 
     /// Runs `body` with exclusive use of the connector.
     func withConnector<T>(_ body: (any QueueConnector) throws(BrokerError) -> T) throws(BrokerError) -> T {

@@ -60,6 +60,11 @@ public protocol QueueConnector: AnyObject {
     func lockGetTTL(_ name: String) throws(BrokerError) -> Int?
 }
 
+/// A connector that wants every key of a queue in one hash slot (Redis Cluster): the
+/// ``Broker`` hands it hash-tagged key spaces (``KeySpace/init(queue:hashTag:)``: `{NAME}`,
+/// `{NAME}.delayed`, ...) instead of sergeant's plain names.
+public protocol HashTaggedKeys: QueueConnector {}
+
 /// Where ``QueueConnector/moveAll(from:to:batch:_:)`` puts one item.
 public enum MoveDecision: Sendable, Equatable {
     /// To the tail of the destination, as these bytes.

@@ -17,6 +17,8 @@ final class Bench {
     private(set) var secondRedis: BenchRedis?
     /// The redis-server of the TLS rows (plain and TLS ports), started when they run.
     var tlsRedis: BenchRedis?
+    /// The Redis Clusters of the cluster rows, by master count, started when they run.
+    var clusters: [Int: RedisCluster] = [:]
     let hostPath: String
     let pushPath: String
     let workerPath: String

@@ -132,8 +132,8 @@ struct RunBench: ParsableCommand {
     @Option(help: "Tasks of a concurrent producers row.")
     var producerTasks = 100_000
 
-    @Option(help: "Sections to run, comma separated: main, scaling, tls, io, producers, startup, latency, local, sentinel.")
-    var sections = "main,scaling,tls,io,producers,startup,latency,local,sentinel"
+    @Option(help: "Sections to run, comma separated: main, scaling, cluster, tls, io, producers, startup, latency, local, sentinel.")
+    var sections = "main,scaling,cluster,tls,io,producers,startup,latency,local,sentinel"
 
     @Option(help: "Write the results as CSV here too.")
     var csv: String?
@@ -176,6 +176,11 @@ struct RunBench: ParsableCommand {
             let scaling = try bench.scalingRows()
             failed = runInterleaved(scaling, runs: scalingRuns, title: "scaling rows") || failed
             rows += scaling
+        }
+        if wanted.contains("cluster") {
+            let cluster = try bench.clusterRows()
+            failed = runInterleaved(cluster, runs: scalingRuns, title: "cluster rows") || failed
+            rows += cluster
         }
         if wanted.contains("tls") {
             let tls = try bench.tlsRows()

@@ -172,8 +172,8 @@ class ConnectorBehaviourTests: XCTestCase {
         let popped = try broker.pop(queue: "q", count: 10)
         XCTAssertEqual(numbers(popped.tasks), [3])
         XCTAssertEqual(popped.rejected.count, 2)
-        XCTAssertEqual(try broker.count(queue: "q.dead", includeDelayed: false), 2)
-        let dead = try XCTUnwrap(try raw { connector throws(BrokerError) in try connector.pop(queue: "q.dead", count: 1) }.first)
+        XCTAssertEqual(try broker.deadLetterCount(queue: "q"), 2)
+        let dead = try XCTUnwrap(try raw { connector throws(BrokerError) in try connector.pop(queue: broker.keys("q").dead, count: 1) }.first)
         let entry = try MessagePack.decode(dead)
         XCTAssertEqual(entry["task"], .bytes([0xc1, 0x00]))
         XCTAssertTrue(entry["reason"]?.stringValue?.contains("msgpack") == true)
@@ -254,8 +254,9 @@ class ConnectorBehaviourTests: XCTestCase {
     func testRequeueMovesEveryReadableDeadLetterAndKeepsTheRestWithTheReason() throws {
         let tasks = (0..<2_500).map { task($0).messagePack() }
         try broker.setAside(tasks.map { DeadLetter(task: $0, reason: "poison").encoded }, queue: "q")
+        let dead = broker.keys("q").dead
         try raw { connector throws(BrokerError) in
-            try connector.push(queue: "q.dead", items: [Array("not an entry".utf8)], priority: .normal, consumableFrom: nil)
+            try connector.push(queue: dead, items: [Array("not an entry".utf8)], priority: .normal, consumableFrom: nil)
         }
         let (requeued, kept) = try broker.requeueDeadLetters(queue: "q")
         XCTAssertEqual(requeued, 2_500)

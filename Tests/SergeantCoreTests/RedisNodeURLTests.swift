@@ -42,4 +42,21 @@ final class RedisNodeURLTests: XCTestCase {
         XCTAssertNil(plain.tls)
         XCTAssertNil(plain.username)
     }
+
+    func testClusterURLListsTheSeedsAndTheShards() throws {
+        let node = try XCTUnwrap(RedisNode(url: "redis-cluster://:secret@10.0.0.1:7000,10.0.0.2,h3:7002?shards=3&durability=replicated"))
+        XCTAssertEqual(node.cluster?.seeds.map(\.description), ["10.0.0.1:7000", "10.0.0.2:6379", "h3:7002"])
+        XCTAssertEqual(node.cluster?.shards, 3)
+        XCTAssertEqual(node.password, "secret")
+        XCTAssertEqual(node.durability, .replicated)
+        XCTAssertEqual(node.database, 0)
+        XCTAssertEqual(node.description, "cluster:10.0.0.1:7000,10.0.0.2:6379,h3:7002")
+        XCTAssertEqual(RedisNode(url: "redis-cluster://h:1/")?.cluster?.shards, 1)
+        for bad in ["redis-cluster://", "redis-cluster://h:1/2", "redis-cluster://h:1?shards=0", "redis-cluster://h:1?nodes=2",
+                    "redis-cluster://h:1?durability=sometimes"] {
+            XCTAssertNil(RedisNode(url: bad), bad)
+        }
+        let json = try JSONDecoder().decode(RedisNode.self, from: Data(#"{"cluster": {"seeds": [{"host": "h", "port": 7000}]}}"#.utf8))
+        XCTAssertEqual(json.cluster, RedisClusterConfig(seeds: [.init(host: "h", port: 7000)], shards: 1))
+    }
 }

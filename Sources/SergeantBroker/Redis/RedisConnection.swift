@@ -89,7 +89,10 @@ public final class RedisConnection {
             let stream = try connected()
             try dropReplies(try write(stream), from: stream)
             let replies = try replies(commands.count + (waits ? 1 : 0), from: stream)
-            for reply in replies { try checkMaster(reply) }
+            for reply in replies {
+                try checkMaster(reply)
+                try checkSlot(reply)
+            }
             if let loading = loadingFailure(in: replies) { throw loading }
             return replies
         }
@@ -126,6 +129,13 @@ public final class RedisConnection {
         while true {
             guard let sent = try sendOnce(commands, until: deadline) else { return nil }
             replies = sent
+            // A cluster node that another node's slot reached aborted the transaction: nothing
+            // ran; it goes again to the slot's master (the slot map is read again).
+            if command == "multi", transactionRedirected(replies), MonotonicClock.now < deadline {
+                disconnect()
+                pause(seconds: 0.05)
+                continue
+            }
             guard let loading = loadingFailure(in: replies) else { break }
             // A transaction that a loading server refused a command of is aborted (EXECABORT):
             // nothing ran, so it is sent again once the server has loaded. Redis accepts MULTI
@@ -268,6 +278,7 @@ public final class RedisConnection {
             try dropReplies(try write(stream), from: stream)
             let reply = try reader.next(from: stream)
             try checkMaster(reply)
+            try checkSlot(reply)
             let wait = waits ? try reader.next(from: stream) : nil
             // Refused unrun by a server that is still loading: sent again once it has loaded.
             if let loading = loadingFailure(in: CollectionOfOne(reply)) { throw loading }

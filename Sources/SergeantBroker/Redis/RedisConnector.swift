@@ -171,6 +171,17 @@ extension RedisConnector {
             throw BrokerError("the redis connector has no nodes; list at least one in connector.params.nodes"
                 + " (or pass --redis redis://HOST:PORT/DB)")
         }
+        if let cluster = nodes.first(where: { $0.cluster != nil }) {
+            guard nodes.count == 1 else {
+                throw BrokerError("a redis cluster is one node entry (with its seeds in cluster.seeds), not one of"
+                    + " \(nodes.count) nodes: list the cluster's nodes as seeds")
+            }
+            guard cluster.cluster?.seeds.isEmpty == false else {
+                throw BrokerError("the redis cluster has no seeds; list at least one node in cluster.seeds"
+                    + " (or pass --redis redis-cluster://HOST:PORT,HOST:PORT)")
+            }
+            return RedisClusterConnector(node: cluster, logger: context.logger, reconnectTimeout: context.reconnectTimeout)
+        }
         return RedisConnector(nodes: nodes, logger: context.logger, reconnectTimeout: context.reconnectTimeout)
     }
 }

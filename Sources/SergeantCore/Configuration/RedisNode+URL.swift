@@ -5,6 +5,7 @@ extension RedisNode {
     public static let urlForms = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]"
         + " or rediss://[[USER]:PASSWORD@]HOST[:PORT][/DB][?ca_file=PATH&cert_file=PATH&key_file=PATH&server_name=NAME&verify=no]"
         + " or redis-sentinel://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB]"
+        + " or redis-cluster://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...][?shards=K&durability=replicated]"
 
     /// Parses a node URL; nil when `url` is not one.
     ///
@@ -25,6 +26,10 @@ extension RedisNode {
     public init?(url: String) {
         if url.hasPrefix("redis-sentinel://") {
             self.init(sentinelURL: url.dropFirst("redis-sentinel://".count))
+            return
+        }
+        if url.hasPrefix("redis-cluster://") {
+            self.init(clusterURL: url.dropFirst("redis-cluster://".count))
             return
         }
         var tls: RedisTLSConfig?
@@ -114,6 +119,46 @@ extension RedisNode {
             }
         }
         node.sentinel = sentinel
+        self = node
+    }
+
+    /// `[[user]:password@]host:port[,host:port...][/][?shards=K&durability=D]`, after the
+    /// scheme: the seeds of a cluster (port 6379 when left out), database 0.
+    private init?(clusterURL: Substring) {
+        var rest = clusterURL
+        var shards = 1
+        var durability = RedisDurability.acknowledged
+        if let question = rest.firstIndex(of: "?") {
+            for pair in rest[rest.index(after: question)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2 else { return nil }
+                switch parts[0] {
+                case "shards":
+                    guard let number = Int(parts[1]), (1...1024).contains(number) else { return nil }
+                    shards = number
+                case "durability":
+                    guard let value = RedisDurability(rawValue: String(parts[1])) else { return nil }
+                    durability = value
+                default: return nil
+                }
+            }
+            rest = rest[..<question]
+        }
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        guard !rest.contains("/") else { return nil }
+        var credentials = ""
+        if let at = rest.lastIndex(of: "@") {
+            credentials = String(rest[..<at]) + "@"
+            rest = rest[rest.index(after: at)...]
+        }
+        var seeds: [RedisClusterConfig.Address] = []
+        for address in rest.split(separator: ",") {
+            guard let parsed = RedisNode(url: "redis://" + address) else { return nil }
+            seeds.append(.init(host: parsed.host, port: parsed.port))
+        }
+        guard let first = seeds.first, var node = RedisNode(url: "redis://\(credentials)\(first.host):\(first.port)/0") else { return nil }
+        node.cluster = RedisClusterConfig(seeds: seeds, shards: shards)
+        node.durability = durability
         self = node
     }
 

@@ -23,6 +23,9 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The sentinels that know where the master is; nil: ``host`` and ``port`` are the server.
     /// With sentinels, ``host`` and ``port`` are only where the master was last seen.
     public var sentinel: RedisSentinelConfig?
+    /// The Redis Cluster this node is a seed of (``RedisClusterConfig``); nil: a standalone
+    /// server. With a cluster, ``host`` and ``port`` are the first seed's.
+    public var cluster: RedisClusterConfig?
     /// When a write counts as done: ``RedisDurability/acknowledged`` (by the master, the
     /// default) or ``RedisDurability/replicated`` (by a replica too, `WAIT`).
     public var durability: RedisDurability = .acknowledged
@@ -40,7 +43,7 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, port, username, password, database, tls, sentinel, durability
+        case host, port, username, password, database, tls, sentinel, cluster, durability
     }
 
     /// Decodes JSON in which every field is optional (localhost:6379, no user, no password,
@@ -55,12 +58,15 @@ public struct RedisNode: Codable, Sendable, Hashable, CustomStringConvertible {
                   tls: try container.decodeIfPresent(RedisTLSConfig.self, forKey: .tls),
                   sentinel: try container.decodeIfPresent(RedisSentinelConfig.self, forKey: .sentinel))
         durability = try container.decodeIfPresent(RedisDurability.self, forKey: .durability) ?? .acknowledged
+        cluster = try container.decodeIfPresent(RedisClusterConfig.self, forKey: .cluster)
     }
 
-    /// `host:port/database` (`sentinel:NAME/database` for a master found by sentinels),
+    /// `host:port/database` (`sentinel:NAME/database` for a master found by sentinels,
+    /// `cluster:SEED,SEED` for a cluster),
     /// without the user or the password.
     public var description: String {
         if let sentinel { return "sentinel:\(sentinel.masterName)/\(database)" }
+        if let cluster { return "cluster:" + cluster.seeds.map(\.description).joined(separator: ",") }
         return "\(host):\(port)/\(database)"
     }
 }
