@@ -132,6 +132,19 @@ final class RedisLoadingTests: XCTestCase {
         XCTAssertEqual(try list("q"), [1, 2])
     }
 
+    func testCountersThatALoadingServerRefusedGoWithTheNextRoundTrip() throws {
+        try push([1])
+        try restartIntoLoading()
+        var counts = OutcomeCounts()
+        counts.succeeded = 3
+        connector.stage(counts, KeySpace(queue: "q"), at: unixTime())
+        // The counters ride ahead of the push; the loading server refuses both, unrun.
+        try push([2])
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "succeeded"), .bytes(Array("3".utf8)),
+                       "the counters went again with the push, once")
+        XCTAssertEqual(try list("q"), [1, 2])
+    }
+
     func testBlockingWaitWhoseResentMoveTimedOutStillServesTheFirstMovesTask() throws {
         try push([9])
         // BLMOVE moves task 9 into the (empty) in-flight list; its reply is lost; the resent

@@ -24,3 +24,22 @@ extension RedisConnection {
                            reason: .serverLoading)
     }
 }
+
+// MARK: - Piggybacked commands
+
+extension RedisConnection {
+    /// Commands waiting to go out ahead of a round trip (``piggyback(_:)``), in the wire
+    /// format, with where each starts, so that one refused unrun can be sent again alone.
+    struct Piggybacked {
+        var bytes: [UInt8] = []
+        var starts: [Int] = []
+
+        /// How many commands.
+        var count: Int { starts.count }
+
+        /// The bytes of command `index`.
+        func command(_ index: Int) -> ArraySlice<UInt8> {
+            bytes[starts[index]..<(index + 1 < starts.count ? starts[index + 1] : bytes.count)]
+        }
+    }
+}

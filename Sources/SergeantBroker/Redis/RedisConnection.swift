@@ -28,9 +28,8 @@ public final class RedisConnection {
     /// command costs no allocation of its own.
     @exclusivity(unchecked) private var request = RequestBuffer()
     /// Commands that go out ahead of the next round trip, in the same write, with their
-    /// replies read and dropped (``piggyback(_:)``), and how many.
-    private var piggybacked: [UInt8] = []
-    private var piggybackedCommands = 0
+    /// replies read and dropped (``piggyback(_:)``).
+    private var piggybacked = Piggybacked()
     /// What the latest connection found about the node's settings (``RedisServerCheck``);
     /// nil before the first connection.
     public private(set) var serverCheck: RedisServerCheck?
@@ -171,7 +170,7 @@ public final class RedisConnection {
         // at EXEC, its last command): such failures reconnect and send it again. A connection
         // the server closed while idle is replaced first, so that a dead server does not
         // leave a transaction of unknown outcome behind.
-        var dropped = 0
+        var dropped = Piggybacked()
         let stream = try withReconnects(until: deadline) { () throws(BrokerError) -> any RedisStream in
             let stream = try connected()
             if stream.closedByPeer { throw BrokerError("the server closed the connection") }
@@ -224,41 +223,54 @@ public final class RedisConnection {
 
     /// Queues `commands` to go out ahead of this connection's next round trip, in the same
     /// write (no round trip of their own); their replies are read and dropped. They are sent
-    /// at most once: a write that fails loses them rather than risk running them twice.
+    /// at most once: a write that fails loses them rather than risk running them twice
+    /// (one that a loading server refused did not run, and goes with the next round trip).
     func piggyback(_ commands: [[[UInt8]]]) {
         var buffer = RequestBuffer()
-        for command in commands { buffer.append(command) }
-        piggybacked.append(contentsOf: buffer.bytes)
-        piggybackedCommands += buffer.commands
+        var starts: [Int] = []
+        for command in commands {
+            starts.append(piggybacked.bytes.count + buffer.count)
+            buffer.append(command)
+        }
+        piggybacked.bytes.append(contentsOf: buffer.bytes)
+        piggybacked.starts += starts
     }
 
     /// True when commands wait for the next round trip.
-    var hasPiggybacked: Bool { piggybackedCommands > 0 }
+    var hasPiggybacked: Bool { piggybacked.count > 0 }
 
-    /// Writes the request, after the piggybacked commands if any; returns how many replies of
-    /// those to drop before the request's own.
-    private func write(_ stream: any RedisStream) throws(BrokerError) -> Int {
-        guard piggybackedCommands > 0 else {
+    /// Writes the request, after the piggybacked commands if any; returns those, whose
+    /// replies come before the request's own.
+    private func write(_ stream: any RedisStream) throws(BrokerError) -> Piggybacked {
+        guard piggybacked.count > 0 else {
             try stream.write(request.bytes)
-            return 0
+            return Piggybacked()
         }
-        var bytes = piggybacked
+        // Counters are sent at most once: not into a connection the server has closed (after
+        // a restart), where they would be lost for nothing; the caller reconnects first.
+        if stream.closedByPeer { throw BrokerError("the server closed the connection") }
+        let sent = piggybacked
+        var bytes = sent.bytes
         bytes.append(contentsOf: request.bytes)
-        let extra = piggybackedCommands
-        piggybacked = []
-        piggybackedCommands = 0
+        piggybacked = Piggybacked()
         var failure: BrokerError?
         bytes.withUnsafeBytes { buffer in
             do throws(BrokerError) { try stream.write(buffer) } catch { failure = error }
         }
         if let failure { throw failure }
-        return extra
+        return sent
     }
 
-    /// Reads and drops `count` replies of piggybacked commands.
-    private func dropReplies(_ count: Int, from stream: any RedisStream) throws(BrokerError) {
-        for _ in 0..<count {
-            if case .error(let message) = try reader.next(from: stream) {
+    /// Reads and drops the replies of the piggybacked commands `sent`. One that a loading
+    /// server refused did not run: it goes out again with the next round trip.
+    private func dropReplies(_ sent: Piggybacked, from stream: any RedisStream) throws(BrokerError) {
+        for index in 0..<sent.count {
+            let reply = try reader.next(from: stream)
+            guard case .error(let message) = reply else { continue }
+            if Self.isLoadingRefusal(reply) {
+                piggybacked.starts.append(piggybacked.bytes.count)
+                piggybacked.bytes.append(contentsOf: sent.command(index))
+            } else {
                 logger.warning("redis \(node): a counter update failed: \(message)")
             }
         }
