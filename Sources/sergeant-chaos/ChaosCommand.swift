@@ -58,6 +58,9 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "The workers' connector: redis (a private redis-server) or local (an SQLite file in the work directory).")
     var connector = "redis"
 
+    @Option(help: "The Redis topology: single (one redis-server) or cluster (3 masters + 3 replicas, a queue of 3 shards).")
+    var broker = ChaosBroker.single
+
     @Option(name: .customLong("redis-downtime"), help: "Most seconds redis-server stays down during a restart.")
     var redisDowntime = 1.5
 
@@ -96,20 +99,28 @@ struct ChaosCommand: ParsableCommand {
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard ["redis", "local"].contains(connector) else { throw ValidationError("--connector must be redis or local") }
+        if broker != .single && connector == "local" { throw ValidationError("--broker \(broker) needs --connector redis") }
         _ = try kinds()
     }
 
     func kinds() throws -> [FaultKind] {
-        let names = (faultKinds ?? (connector == "local" ? "worker,supervisor" : "worker,supervisor,redis")).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let defaults = connector == "local" ? "worker,supervisor" : broker == .cluster ? "worker,supervisor,master" : "worker,supervisor,redis"
+        let names = (faultKinds ?? defaults).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let kinds = try names.map { name in
             guard let kind = FaultKind.allCases.first(where: { $0.option == name }) else {
-                throw ValidationError("unknown fault kind \(name) in --fault-kinds; use worker, supervisor, redis")
+                throw ValidationError("unknown fault kind \(name) in --fault-kinds; use worker, supervisor, redis, master")
             }
             return kind
         }
         guard !kinds.isEmpty else { throw ValidationError("--fault-kinds names no fault") }
         if connector == "local" && kinds.contains(.redisRestart) {
             throw ValidationError("--fault-kinds redis needs --connector redis: the local connector runs no redis-server")
+        }
+        if broker == .cluster && kinds.contains(.redisRestart) {
+            throw ValidationError("--fault-kinds redis restarts one redis-server; on --broker cluster use master")
+        }
+        if broker != .cluster && kinds.contains(.masterKill) {
+            throw ValidationError("--fault-kinds master kills a cluster master; it needs --broker cluster")
         }
         return kinds
     }
@@ -119,7 +130,7 @@ struct ChaosCommand: ParsableCommand {
         installInterruptHandlers()
         let seed = seed ?? UInt64.random(in: 0...UInt64.max)
         let settings = ChaosSettings(
-            connector: connector, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
+            connector: connector, broker: broker, tasks: tasks, workers: workers, batch: batch, concurrentTasks: concurrentTasks, maxFaults: faults, kinds: try kinds(), minInterval: minInterval,
             maxInterval: maxInterval, redisDowntime: redisDowntime, seed: seed, timeout: timeout, queue: queue,
             plugin: try plugin ?? ProjectPaths.fixturePackage("chaos"), bin: bin ?? defaultBinaries(),
             workDir: workDir, keep: keep

@@ -91,6 +91,8 @@ extension ChaosRun {
         }
         status = nil
         local = nil
+        clusterConnector = nil
+        cluster = nil
         redis?.stop(timeout: 30)
         redis = nil
         if success && !settings.keep && settings.workDir == nil {

@@ -117,6 +117,22 @@ extension ChaosRun {
                 anomaly("redis-server lost its data over the restart (marker key is \(reply))")
             }
             detail = String(format: "restart redis-server (stop took %.2f s, down %.2f s more)", stopTook, down)
+        case .masterKill:
+            guard let cluster, let masters = try? cluster.masters(), masters.count == 3,
+                  let victim = masters.randomElement(using: &random) else { return false }
+            let started = unixTime()
+            victim.kill()
+            do {
+                try cluster.waitForFailover(of: victim, masters: 3)
+                let promoted = unixTime() - started
+                // It comes back as its replica's replica (its nodes.conf is kept).
+                try victim.start()
+                try cluster.waitUntilHealthy(timeout: 60)
+                detail = String(format: "SIGKILL master %d (a replica took over after %.2f s; it is back as a replica)", victim.port, promoted)
+            } catch {
+                anomaly("the cluster did not recover from the SIGKILL of master \(victim.port): \(error)")
+                detail = "SIGKILL master \(victim.port) (no recovery)"
+            }
         }
         let record = FaultRecord(number: faults.count + 1, kind: kind, time: at, detail: detail)
         faults.append(record)

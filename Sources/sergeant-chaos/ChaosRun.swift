@@ -25,6 +25,9 @@ final class ChaosRun {
     var status: RedisConnection?
     /// The local run's own connection to the workers' SQLite file.
     var local: LocalConnector?
+    /// The cluster of a `--broker cluster` run, and the run's own connector to it.
+    var cluster: RedisCluster?
+    var clusterConnector: RedisClusterConnector?
     let tally: OutputTally
     var faults: [FaultRecord] = []
     var frontierSamples: [(time: Double, highest: Int)] = []
@@ -47,6 +50,8 @@ final class ChaosRun {
     }
 
     var queue: String { settings.queue }
+    /// The workers' `--redis` of a cluster run: every node a seed, 3 shards.
+    var clusterURL: String { cluster?.url(query: "shards=3") ?? "" }
     var elapsed: Double { unixTime() - started }
     var deadline: Double { started + settings.timeout }
     var hostEnvironmentToken: String { "CHAOS_OUTPUT=\(outputPath)" }
@@ -99,6 +104,13 @@ final class ChaosRun {
             local = try LocalConnector(filePath: localFile)
             return
         }
+        if settings.broker == .cluster {
+            let cluster = try RedisCluster()
+            self.cluster = cluster
+            clusterConnector = RedisClusterConnector(node: RedisNode(url: clusterURL)!, logger: quiet, reconnectTimeout: 20)
+            say("redis cluster: \(try cluster.masters().count) masters, \(cluster.servers.count) nodes; the queue has 3 shards")
+            return
+        }
         port = try freePort()
         try startRedis()
         status = RedisConnection(node: RedisNode(host: "127.0.0.1", port: port), logger: quiet, reconnectTimeout: 20)
@@ -133,7 +145,8 @@ final class ChaosRun {
     }
 
     private func pushTasks() throws {
-        let connector: any QueueConnector = local ?? RedisConnector(nodes: [RedisNode(host: "127.0.0.1", port: port)], logger: quiet)
+        let cluster: (any QueueConnector)? = clusterConnector
+        let connector: any QueueConnector = local ?? cluster ?? RedisConnector(nodes: [RedisNode(host: "127.0.0.1", port: port)], logger: quiet)
         let broker = Broker(connector: connector, encoder: EncoderConfig().taskEncoder)
         _ = try broker.purge(queue: queue)
         // The poison task goes somewhere in the middle, through the real producer CLI.
@@ -165,6 +178,8 @@ final class ChaosRun {
                            "CHAOS_OUTPUT": outputPath]
         if isLocal {
             environment["CHAOS_LOCAL_FILE"] = localFile
+        } else if cluster != nil {
+            environment["SERGEANT_REDIS"] = clusterURL
         } else {
             environment["SERGEANT_REDIS"] = "redis://127.0.0.1:\(port)/0"
         }

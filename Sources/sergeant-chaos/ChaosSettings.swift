@@ -4,6 +4,8 @@
 struct ChaosSettings {
     /// `redis` or `local` (the SQLite file, no redis-server).
     var connector: String
+    /// The Redis topology (`--broker`).
+    var broker: ChaosBroker
     var tasks: Int
     var workers: Int
     var batch: Int

@@ -5,6 +5,7 @@ enum FaultKind: String, CaseIterable {
     case workerKill = "worker SIGKILL"
     case supervisorKill = "supervisor SIGKILL"
     case redisRestart = "redis restart"
+    case masterKill = "master SIGKILL"
 
     /// The name --fault-kinds uses.
     var option: String {
@@ -12,6 +13,7 @@ enum FaultKind: String, CaseIterable {
         case .workerKill: return "worker"
         case .supervisorKill: return "supervisor"
         case .redisRestart: return "redis"
+        case .masterKill: return "master"
         }
     }
 }
