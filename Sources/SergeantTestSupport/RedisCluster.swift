@@ -26,26 +26,40 @@ public final class RedisCluster: @unchecked Sendable {
     public init(masters: Int = 3, replicasPerMaster: Int = 1, nodeTimeout: Int = 1000, appendOnly: Bool = false) throws {
         precondition(masters >= 1 && replicasPerMaster >= 0)
         self.nodeTimeout = nodeTimeout
+        precondition(masters >= 3 || replicasPerMaster == 0, "a cluster of fewer than 3 masters has no replicas here")
         var servers: [RedisServer] = []
+        var busPorts: [Int] = []
         var ports = Set<Int>()
         for _ in 0..<(masters * (1 + replicasPerMaster)) {
             var port = try freePort()
             while ports.contains(port) { port = try freePort() }
             ports.insert(port)
-            // The cluster bus listens on port + 10000: both must be free.
+            // The cluster bus listens on a port of its own: free too.
+            let bus = try Self.busPort(avoiding: ports)
+            ports.insert(bus)
+            busPorts.append(bus)
             servers.append(try RedisServer(options: .init(port: port, appendOnly: appendOnly, extraArguments: [
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes-\(port).conf",
                 "--cluster-node-timeout", String(nodeTimeout), "--cluster-replica-validity-factor", "0",
-                "--cluster-port", String(try Self.busPort(avoiding: ports)),
+                "--cluster-port", String(bus),
                 // A new replica syncs at once (Redis 7 waits 5 s for more replicas by default,
                 // and until then a failover promotes an empty replica).
                 "--repl-diskless-sync-delay", "0",
             ])))
         }
         self.servers = servers
-        let created = try ChildProcess.run([try which("redis-cli"), "--cluster", "create"]
-            + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicasPerMaster), "--cluster-yes"], timeout: 60)
-        guard created.code == 0 else { throw SupportError("redis-cli --cluster create failed: \(created.output)") }
+        if masters >= 3 {
+            let created = try ChildProcess.run([try which("redis-cli"), "--cluster", "create"]
+                + servers.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", String(replicasPerMaster), "--cluster-yes"], timeout: 60)
+            guard created.code == 0 else { throw SupportError("redis-cli --cluster create failed: \(created.output)") }
+        } else {
+            // redis-cli wants 3 masters: equal slot ranges by hand, then the nodes meet.
+            for (index, server) in servers.enumerated() {
+                let first = index * 16_384 / masters, last = (index + 1) * 16_384 / masters - 1
+                _ = try cli(server, "CLUSTER", "ADDSLOTSRANGE", String(first), String(last))
+                if index > 0 { _ = try cli(servers[0], "CLUSTER", "MEET", "127.0.0.1", String(server.port), String(busPorts[index])) }
+            }
+        }
         try waitUntilHealthy(timeout: 30)
     }
 

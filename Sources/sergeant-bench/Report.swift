@@ -149,6 +149,15 @@ struct Report {
                 + "(and share them with redis-server); x Python and of limit: ratios of medians against the main rows above")
             for row in scaling { lines.append(line("  " + pad(row.system.rawValue, 9) + row.detail, row, peers: peers, counted: counted)) }
         }
+        let cluster = rows.filter { $0.section == "cluster" }
+        if !cluster.isEmpty {
+            lines.append("")
+            lines.append("cluster: consume 1000 per transaction, at-least-once, msgpack, unpinned, one queue over as many shards as the"
+                + " cluster has masters (no replicas), beside one plain redis-server, median of \(context.scalingRuns) runs; every"
+                + " master, worker and the bench share this machine's \(context.cores) cores, so past \(context.cores) processes more"
+                + " masters cannot add throughput here")
+            for row in cluster { lines.append(line("  " + pad(row.system.rawValue, 9) + row.detail, row, peers: peers, counted: counted)) }
+        }
         let tls = rows.filter { $0.section == "tls" }
         if !tls.isEmpty {
             lines.append("")
@@ -218,7 +227,7 @@ struct Report {
         for row in rows {
             let seconds = row.seconds
             var fields: [String] = [
-                row.section, ["scaling", "io", "producers"].contains(row.section) ? row.detail : row.kind.rawValue, row.system.rawValue,
+                row.section, ["scaling", "cluster", "io", "producers"].contains(row.section) ? row.detail : row.kind.rawValue, row.system.rawValue,
                 row.system == .limit || row.system.isPeer ? row.detail : row.encoding,
                 row.atLeastOnce.map { $0 ? "true" : "false" } ?? "",
                 String(row.workers), String(row.threads), String(row.nodes), row.pinned ? "true" : "false",

@@ -65,10 +65,10 @@ struct ChaosCommand: ParsableCommand {
     @Option(help: "The workers' connector: redis (a private redis-server) or local (an SQLite file in the work directory).")
     var connector = "redis"
 
-    @Option(help: "With --connector redis: single (one redis-server) or sentinel (master, replica, three sentinels).")
+    @Option(help: "With --connector redis: single (one redis-server), sentinel (master, replica, three sentinels) or cluster (3 masters + 3 replicas, a queue of 3 shards).")
     var broker = ChaosBroker.single
 
-    @Option(help: "With --broker sentinel: acknowledged (Redis's own) or replicated (WAIT 1 after every write).")
+    @Option(help: "With --broker sentinel or cluster: acknowledged (Redis's own) or replicated (WAIT 1 after every write).")
     var durability = "acknowledged"
 
     @Option(name: .customLong("redis-downtime"), help: "Most seconds redis-server stays down during a restart.")
@@ -113,8 +113,8 @@ struct ChaosCommand: ParsableCommand {
         guard ["acknowledged", "replicated"].contains(durability) else {
             throw ValidationError("--durability must be acknowledged or replicated")
         }
-        guard durability == "acknowledged" || broker == .sentinel else {
-            throw ValidationError("--durability replicated needs --broker sentinel (a single redis-server has no replica to wait for)")
+        guard durability == "acknowledged" || broker != .single else {
+            throw ValidationError("--durability replicated needs --broker sentinel or cluster (a single redis-server has no replica to wait for)")
         }
         _ = try kinds()
         _ = try weights()

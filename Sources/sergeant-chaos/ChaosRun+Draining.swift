@@ -92,6 +92,8 @@ extension ChaosRun {
         }
         status = nil
         local = nil
+        clusterConnector = nil
+        cluster = nil
         redis?.stop(timeout: 30)
         redis = nil
         group?.stop()

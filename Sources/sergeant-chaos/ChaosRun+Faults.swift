@@ -120,8 +120,12 @@ extension ChaosRun {
             }
             detail = String(format: "restart redis-server (stop took %.2f s, down %.2f s more)", stopTook, down)
         case .masterKill:
-            guard let group else { return false }
-            detail = failover(group)
+            if let group {
+                detail = failover(group)
+            } else {
+                guard let detailed = clusterFailover() else { return false }
+                detail = detailed
+            }
         }
         let record = FaultRecord(number: faults.count + 1, kind: kind, time: at, detail: detail)
         faults.append(record)
@@ -129,6 +133,26 @@ extension ChaosRun {
         return true
     }
 
+
+    /// SIGKILLs one of the cluster's masters, waits for its replica's promotion and starts the
+    /// killed server again (it comes back as its replica's replica: its nodes.conf is kept);
+    /// nil when the cluster has not 3 masters now.
+    private func clusterFailover() -> String? {
+        guard let cluster, let masters = try? cluster.masters(), masters.count == 3,
+              let victim = masters.randomElement(using: &random) else { return nil }
+        let started = unixTime()
+        victim.kill()
+        do {
+            try cluster.waitForFailover(of: victim, masters: 3)
+            let promoted = unixTime() - started
+            try victim.start()
+            try cluster.waitUntilHealthy(timeout: 60)
+            return String(format: "SIGKILL master %d (a replica took over after %.2f s; it is back as a replica)", victim.port, promoted)
+        } catch {
+            anomaly("the cluster did not recover from the SIGKILL of master \(victim.port): \(error)")
+            return "SIGKILL master \(victim.port) (no recovery)"
+        }
+    }
     /// SIGKILLs the master, waits for the sentinels to promote the replica, and starts the
     /// killed server again as the new replica (the next failover needs one).
     private func failover(_ group: SentinelGroup) -> String {

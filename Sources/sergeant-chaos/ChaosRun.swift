@@ -27,6 +27,9 @@ final class ChaosRun {
     var status: RedisConnection?
     /// The local run's own connection to the workers' SQLite file.
     var local: LocalConnector?
+    /// The cluster of a `--broker cluster` run, and the run's own connector to it.
+    var cluster: RedisCluster?
+    var clusterConnector: RedisClusterConnector?
     let tally: OutputTally
     var faults: [FaultRecord] = []
     var frontierSamples: [(time: Double, highest: Int)] = []
@@ -49,6 +52,8 @@ final class ChaosRun {
     }
 
     var queue: String { settings.queue }
+    /// The workers' `--redis` of a cluster run: every node a seed, 3 shards.
+    var clusterURL: String { cluster?.url(query: "shards=3" + (settings.durability == "acknowledged" ? "" : "&durability=\(settings.durability)")) ?? "" }
     var elapsed: Double { unixTime() - started }
     var deadline: Double { started + settings.timeout }
     var hostEnvironmentToken: String { "CHAOS_OUTPUT=\(outputPath)" }
@@ -102,6 +107,13 @@ final class ChaosRun {
             local = try LocalConnector(filePath: localFile)
             return
         }
+        if settings.broker == .cluster {
+            let cluster = try RedisCluster()
+            self.cluster = cluster
+            clusterConnector = RedisClusterConnector(node: RedisNode(url: clusterURL)!, logger: quiet, reconnectTimeout: 20)
+            say("redis cluster: \(try cluster.masters().count) masters, \(cluster.servers.count) nodes; the queue has 3 shards")
+            return
+        }
         if settings.broker == .sentinel {
             group = try SentinelGroup()
         } else {
@@ -150,7 +162,8 @@ final class ChaosRun {
     }
 
     private func pushTasks() throws {
-        let connector: any QueueConnector = local ?? RedisConnector(nodes: [redisNode], logger: quiet)
+        let cluster: (any QueueConnector)? = clusterConnector
+        let connector: any QueueConnector = local ?? cluster ?? RedisConnector(nodes: [redisNode], logger: quiet)
         let broker = Broker(connector: connector, encoder: EncoderConfig().taskEncoder)
         _ = try broker.purge(queue: queue)
         // The poison task goes somewhere in the middle, through the real producer CLI.
@@ -182,6 +195,8 @@ final class ChaosRun {
                            "CHAOS_OUTPUT": outputPath]
         if isLocal {
             environment["CHAOS_LOCAL_FILE"] = localFile
+        } else if cluster != nil {
+            environment["SERGEANT_REDIS"] = clusterURL
         } else {
             environment["SERGEANT_REDIS"] = redisURL
         }

@@ -4,10 +4,10 @@
 struct ChaosSettings {
     /// `redis` or `local` (the SQLite file, no redis-server).
     var connector: String
-    /// With `redis`: one redis-server or a sentinel-monitored master.
+    /// With `redis`: one redis-server, a sentinel-monitored master or a cluster.
     var broker: ChaosBroker
     /// The workers' and the producer's `durability` (`acknowledged` or `replicated`, WAIT 1);
-    /// only with `--broker sentinel`, which has a replica.
+    /// only with `--broker sentinel` or `cluster`, which have replicas.
     var durability: String
     var tasks: Int
     var workers: Int

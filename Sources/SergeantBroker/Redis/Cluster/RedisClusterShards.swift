@@ -2,10 +2,10 @@
 
 /// The hash tags of one queue on a Redis Cluster: `{NAME}` with one shard; with K > 1 shards,
 /// shard k's tag is the first of `NAME#k`, `NAME#k.1`, `NAME#k.2`, ... whose hash slot lies in
-/// the k-th of K equal parts of the 16,384 slots (16 slots away from its edges). The tags depend on the name and K only (never
-/// on the topology), so every process finds the same ones; on a cluster whose masters serve
-/// equal slot ranges (what `redis-cli --cluster create` makes) with K masters or a multiple,
-/// each shard lands on a master of its own.
+/// the k-th of K equal parts of the 16,384 slots (16 slots away from its edges). The tags depend
+/// on the name and K only (never on the topology), so every process finds the same ones; on a
+/// cluster whose masters serve equal slot ranges (what `redis-cli --cluster create` makes) with
+/// K masters, each shard lands on a master of its own.
 ///
 /// ```swift
 /// RedisClusterShards.tags(of: "q", shards: 1)   // ["q"]: keys {q}, {q}.delayed, ...
