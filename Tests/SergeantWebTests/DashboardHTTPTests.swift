@@ -108,6 +108,7 @@ final class DashboardHTTPTests: XCTestCase {
     /// second one, on its own broker connection) draws the same hour as the first.
     func testTwoDashboardsDrawTheSameChartFromTheBroker() async throws {
         let harness = try DashboardHarness()
+        try harness.waitForAFreshBucket()
         try harness.seed()
         try harness.seedHistory()
         try await harness.start()

@@ -86,11 +86,22 @@ final class DashboardHarness: @unchecked Sendable {
 
     /// The processed and failed runs of the hour's rate buckets that ``seedHistory()`` added.
     private(set) var seededHistory = (processed: 0, failed: 0)
+    /// When ``seedHistory()`` ran: its buckets are the hour before this time's bucket.
+    private(set) var seededAt = 0.0
 
     /// An hour of rate buckets in the broker (a day-like wave of 0 to 40 tasks/s, a few failed),
     /// for the chart: the workers' own counters, as they would have added them.
+    /// Waits (polling the clock, 12 s at most) until a 10 s rate bucket has just begun, so that
+    /// a test that seeds and reads the chart within a few seconds sees one window.
+    func waitForAFreshBucket() throws {
+        try waitUntil(timeout: 12, "a rate bucket's first second") {
+            unixTime() - Double(RateBuckets.index(of: unixTime())) * RateBuckets.width < 1
+        }
+    }
+
     func seedHistory() throws {
         let now = unixTime()
+        seededAt = now
         for age in 1...RateBuckets.history {
             var counts = OutcomeCounts()
             counts.processed = Int(10 * (20 + 20 * sin(Double(age) / 50)))
