@@ -159,7 +159,10 @@ extension ConnectorBehaviourTests {
     }
 
     func testATaskInFlightAtEveryDeathIsSetAsideAsPoisonAtMaxDeaths() throws {
-        try broker.push(tasks: [task(1), task(2)], queue: "q")
+        // The task alone in its queue while it dies: on a sharded queue a recovered task comes
+        // first within its shard only, so another queued task could be served before it (that
+        // a recovered task comes first is checked above, on one shard).
+        try broker.push(tasks: [task(1)], queue: "q")
         var worker = "W0"
         XCTAssertEqual(numbers(try fresh().pop(queue: "q", count: 1, inFlightFor: worker).tasks), [1])
         for death in 1...3 {
@@ -179,6 +182,7 @@ extension ConnectorBehaviourTests {
         guard case .success(let letter)? = letters.first else { return XCTFail("unreadable dead letter: \(letters)") }
         XCTAssertTrue(letter.reason.contains("poison task"), letter.reason)
         XCTAssertEqual(try SergeantTask(messagePack: letter.task).kwargs["n"], 1, "the task's bytes, unchanged")
+        try broker.push(tasks: [task(2)], queue: "q")
         XCTAssertEqual(numbers(try broker.pop(queue: "q", count: 5, inFlightFor: worker).tasks), [2], "the rest is served")
     }
 

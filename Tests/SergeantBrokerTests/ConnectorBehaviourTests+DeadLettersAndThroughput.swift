@@ -37,6 +37,11 @@ extension ConnectorBehaviourTests {
     }
 
     func testThroughputBucketsAreKeptInTheBrokerForAnHour() throws {
+        // Redis and the local connector keep the history; a Redis Cluster does not yet (no
+        // fleet records there, README says so).
+        guard broker.connector is any ThroughputRecords else {
+            throw XCTSkip("\(type(of: broker.connector)) keeps no throughput history (no ThroughputRecords)")
+        }
         let now = unixTime()
         // Three buckets in the hour, one older than the hour.
         for (age, processed, failed) in [(1, 7, 1), (2, 5, 0), (300, 11, 4), (RateBuckets.history + 5, 100, 100)] {
@@ -50,7 +55,9 @@ extension ConnectorBehaviourTests {
         try broker.push(tasks: [task(1)], queue: "q")  // a round trip (a transaction) the counts go out with
         try broker.flushCounts()
         let samples = try makeBroker(encoder: broker.encoder).throughput(queues: ["q"], at: now)
-        XCTAssertEqual(samples.count, RateBuckets.history)
+        guard samples.count == RateBuckets.history else {
+            return XCTFail("\(samples.count) samples, not the hour's \(RateBuckets.history) buckets")
+        }
         XCTAssertEqual(samples.last?.time, Double(RateBuckets.index(of: now) - 1) * RateBuckets.width, "the newest complete bucket last")
         XCTAssertEqual(samples.last?.processed, 7)
         XCTAssertEqual(samples.last?.failed, 1)
