@@ -5,10 +5,7 @@ extension RedisClusterConnector {
     /// `destination` must be keys of one queue (`{NAME}.dead` to `{NAME}`), so the one atomic
     /// step of ``RedisConnector/moveOne(_:from:to:as:)`` covers both.
     public func moveOne(_ item: [UInt8], from source: String, to destination: String?, as replacement: [UInt8]) throws(BrokerError) -> Bool {
-        if let destination, RedisClusterShards.split(source).tag != RedisClusterShards.split(destination).tag {
-            throw BrokerError("moving one item of \(source) to \(destination) on a redis cluster: both must be keys of one queue"
-                + " (the same {hash tag}), or one atomic step could not cover both")
-        }
+        if let destination { try Self.requireOneQueue(source, destination, moving: "moving one item of") }
         let shards = shards(of: source)
         for shard in 0..<shardCount {
             let moved = try shards.connectors[shard].moveOne(item, from: shards.key(source, shard: shard),
@@ -16,5 +13,14 @@ extension RedisClusterConnector {
             if moved { return true }
         }
         return false
+    }
+
+    /// Throws unless `source` and `destination` are keys of one queue (the same hash tag): an
+    /// atomic move between them must stay in one slot.
+    static func requireOneQueue(_ source: String, _ destination: String, moving: String) throws(BrokerError) {
+        guard RedisClusterShards.split(source).tag == RedisClusterShards.split(destination).tag else {
+            throw BrokerError("\(moving) \(source) to \(destination) on a redis cluster: both must be keys of one queue"
+                + " (the same {hash tag}), or one atomic step could not cover both")
+        }
     }
 }

@@ -152,10 +152,7 @@ public final class RedisClusterConnector: QueueConnector, HashTaggedKeys {
     /// queue (`{NAME}.dead` to `{NAME}`).
     public func moveAll(from source: String, to destination: String, batch: Int,
                         _ decide: ([UInt8]) -> MoveDecision) throws(BrokerError) -> (moved: Int, kept: Int) {
-        guard RedisClusterShards.split(source).tag == RedisClusterShards.split(destination).tag else {
-            throw BrokerError("moving \(source) to \(destination) on a redis cluster: both must be keys of one queue"
-                + " (the same {hash tag}), or one atomic step could not cover both")
-        }
+        try Self.requireOneQueue(source, destination, moving: "moving")
         let shards = shards(of: source)
         var total = (moved: 0, kept: 0)
         for shard in 0..<shardCount {
