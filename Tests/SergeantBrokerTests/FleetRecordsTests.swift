@@ -62,6 +62,61 @@ final class FleetRecordsTests: XCTestCase {
         XCTAssertEqual(stats.inFlightTotal, 1)
     }
 
+    /// The first counts go out with the next round trip; those that follow within
+    /// ``RedisConnector/countsInterval`` are added up in memory and go out together, with the
+    /// first round trip after it (or ahead of a blocking wait).
+    func testCountsWithinTheIntervalAreAddedUpAndGoOutTogether() throws {
+        let worker = broker()
+        try worker.push(tasks: (0..<5).map { SergeantTask(kwargs: ["n": .int(Int64($0))]) }, queue: "q")
+        // Inside one rate bucket, so that no bucket change sends them early.
+        let start = Double(RateBuckets.index(of: unixTime())) * RateBuckets.width + 1
+        var one = OutcomeCounts()
+        one.add(outcome: "success")
+        one.add(duration: 0.002)
+        worker.record(one, queue: "q", at: start)
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "processed"), .bytes(Array("1".utf8)), "the first went at once")
+        let hincrbys = try commandCount("hincrby")
+        for index in 1...100 { worker.record(one, queue: "q", at: start + Double(index) / 200) }
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "processed"), .bytes(Array("1".utf8)), "held within the interval")
+        XCTAssertEqual(try commandCount("hincrby"), hincrbys)
+        worker.record(one, queue: "q", at: start + RedisConnector.countsInterval)
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "processed"), .bytes(Array("102".utf8)))
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "duration_bucket_0"), .bytes(Array("102".utf8)))
+        // processed and succeeded in the totals and in the bucket, and one duration bucket: the
+        // 101 runs in 5 HINCRBYs.
+        XCTAssertEqual(try commandCount("hincrby"), hincrbys + 5)
+        // Counts held when the queue runs dry go out ahead of the blocking wait.
+        worker.record(one, queue: "q", at: start + RedisConnector.countsInterval + 0.1)
+        _ = try worker.pop(queue: "q", count: 5, inFlightFor: "A")
+        XCTAssertEqual(try worker.pop(queue: "q", count: 5, inFlightFor: "A").tasks.count, 0, "dry")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "processed"), .bytes(Array("102".utf8)))
+        _ = try worker.wait(queue: "q", timeout: 0.05, inFlightFor: "A")
+        XCTAssertEqual(try inspector.command("HGET", "q.stats", "processed"), .bytes(Array("103".utf8)))
+        // Counts of an earlier rate bucket go out when a later bucket's arrive.
+        worker.record(one, queue: "q", at: start + RedisConnector.countsInterval + 0.2)
+        worker.record(one, queue: "q", at: start + RateBuckets.width)
+        _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
+        let earlier = "q.stats.\(RateBuckets.index(of: start))"
+        XCTAssertEqual(try inspector.command("HGET", earlier, "processed"), .bytes(Array("104".utf8)))
+    }
+
+    /// `+=` adds every counter (a counter added to ``OutcomeCounts/fields`` but not to `+=` or
+    /// to `isZero` fails here).
+    func testEveryCounterAddsUpAndCountsAsNonZero() {
+        for field in OutcomeCounts.fields {
+            var counts = OutcomeCounts()
+            XCTAssertTrue(counts.isZero)
+            counts[keyPath: field.path] = 2
+            XCTAssertFalse(counts.isZero, field.name)
+            counts += counts
+            XCTAssertEqual(counts[keyPath: field.path], 4, field.name)
+            XCTAssertEqual((counts + counts)[keyPath: field.path], 8, field.name)
+        }
+    }
+
     func testFlushSendsWhatNoPopCarried() throws {
         let worker = broker()
         var counts = OutcomeCounts()
@@ -131,7 +186,7 @@ final class FleetRecordsTests: XCTestCase {
         XCTAssertEqual(try inspector.command("HGET", "q.stats", "broker_reconnects"), .null, "no reconnect yet")
         _ = try inspector.command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
         _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")  // reconnects
-        worker.record(counts, queue: "q")
+        worker.record(counts, queue: "q", at: unixTime() + RedisConnector.countsInterval)  // past the coalescing interval
         _ = try worker.pop(queue: "q", count: 1, inFlightFor: "A")
         XCTAssertEqual(try inspector.command("HGET", "q.stats", "broker_reconnects"), .bytes(Array("1".utf8)))
         worker.record(counts, queue: "q")

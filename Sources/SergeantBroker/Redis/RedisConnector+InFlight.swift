@@ -218,6 +218,8 @@ extension RedisConnector: InFlightRecords, BlockingWait {
         let queue = keys.queue
         // Each node gets its share of the wait, so a task on any node is seen within `timeout`.
         let seconds = String(max(0.01, timeout / Double(connections.count)))
+        // Nothing to do but wait: the counts added up so far go out ahead of the wait.
+        encodePendingCounts()
         return try onNextNode { connection throws(BrokerError) -> [[UInt8]] in
             var items: [[UInt8]] = []
             if let worker {

@@ -10,37 +10,68 @@ import SergeantCore
 ///     NAME.worker.WORKER         a worker's record (msgpack), expiring with its heartbeat
 ///     __sergeant__.queues        set of the queues with published workers
 ///
-/// Counter updates ride ahead of the next round trip (``RedisConnection/piggyback(_:)``): a
-/// worker's counts of a batch go out in the same write as the pop that acknowledges the batch.
+/// Counter updates ride ahead of a later round trip (``RedisConnection/piggyback(_:)``),
+/// coalesced: the first counts go out with the next round trip, later ones are added up in
+/// memory and written at most once per ``countsInterval`` (and before a blocking wait, when
+/// the rate bucket changes, and by ``flushStaged()``). A worker running 10,000 tasks a second
+/// sends about 10 HINCRBYs a second instead of 100,000; `sergeant stats` lags by at most that
+/// interval plus the task that is running.
 extension RedisConnector: FleetRecords {
+    /// Seconds counts are added up in memory before they go out (the first ones go at once).
+    static let countsInterval = 1.0
+
     public func stage(_ counts: OutcomeCounts, _ keys: KeySpace, at time: Double) {
         guard !counts.isZero else { return }
-        // The connections' reconnects since the last counts go out with these.
-        var counts = counts
+        let bucket = RateBuckets.index(of: time)
+        if let index = pendingCounts.firstIndex(where: { $0.bucket == bucket && $0.keys == keys }) {
+            pendingCounts[index].counts += counts
+        } else {
+            // A new bucket (or queue): what the old one holds is complete, out it goes.
+            if pendingCounts.contains(where: { $0.bucket != bucket }) { encodePendingCounts(at: time) }
+            pendingCounts.append((keys, bucket, counts))
+        }
+        if time - countsEncodedAt >= Self.countsInterval { encodePendingCounts(at: time) }
+    }
+
+    /// Turns the counts added up so far into the commands that go out ahead of the next round
+    /// trip (``stagedStats``), with the connections' reconnects since the last counts.
+    func encodePendingCounts(at time: Double = unixTime()) {
+        countsEncodedAt = time
+        guard !pendingCounts.isEmpty else { return }
         let reconnects = connections.reduce(0) { $0 + $1.reconnects }
-        counts.brokerReconnects += reconnects - countedReconnects
+        pendingCounts[0].counts.brokerReconnects += reconnects - countedReconnects
         countedReconnects = reconnects
+        for (keys, index, counts) in pendingCounts { stagedStats += Self.commands(adding: counts, keys, bucket: index) }
+        pendingCounts.removeAll()
+    }
+
+    /// HINCRBYs of `counts` into the queue's totals and into rate bucket `index`, and the
+    /// bucket's expiry.
+    static func commands(adding counts: OutcomeCounts, _ keys: KeySpace, bucket index: Int) -> [[[UInt8]]] {
+        var commands: [[[UInt8]]] = []
         let total = Array(keys.stats.utf8)
-        let bucket = Array(keys.stats(bucket: RateBuckets.index(of: time)).utf8)
+        let bucket = Array(keys.stats(bucket: index).utf8)
         let hincrby = Array("HINCRBY".utf8)
         for field in OutcomeCounts.fields {
             let value = counts[keyPath: field.path]
             guard value != 0 else { continue }
             let name = Array(field.name.utf8)
             let amount = Array(String(value).utf8)
-            stagedStats.append([hincrby, total, name, amount])
-            stagedStats.append([hincrby, bucket, name, amount])
+            commands.append([hincrby, total, name, amount])
+            commands.append([hincrby, bucket, name, amount])
         }
         for (index, runs) in counts.durationBuckets.enumerated() where runs != 0 {
-            stagedStats.append([hincrby, total, Array("duration_bucket_\(index)".utf8), Array(String(runs).utf8)])
+            commands.append([hincrby, total, Array("duration_bucket_\(index)".utf8), Array(String(runs).utf8)])
         }
         if counts.durationSeconds != 0 {
-            stagedStats.append([Array("HINCRBYFLOAT".utf8), total, Array("duration_seconds".utf8), Array(String(counts.durationSeconds).utf8)])
+            commands.append([Array("HINCRBYFLOAT".utf8), total, Array("duration_seconds".utf8), Array(String(counts.durationSeconds).utf8)])
         }
-        stagedStats.append([Array("EXPIRE".utf8), bucket, Array(String(RateBuckets.ttl).utf8)])
+        commands.append([Array("EXPIRE".utf8), bucket, Array(String(RateBuckets.ttl).utf8)])
+        return commands
     }
 
     public func flushStaged() throws(BrokerError) {
+        encodePendingCounts()
         guard !stagedStats.isEmpty else { return }
         try onNextNode { connection throws(BrokerError) in _ = try connection.command("PING") }
     }

@@ -26,6 +26,10 @@ public final class RedisConnector: QueueConnector {
     /// Counter updates (``FleetRecords/stage(_:_:at:)``) waiting to go out ahead of the next
     /// round trip, on whichever node it goes to (readers add up every node).
     var stagedStats: [[[UInt8]]] = []
+    /// Counts added up in memory, per queue and rate bucket, not yet in ``stagedStats``.
+    var pendingCounts: [(keys: KeySpace, bucket: Int, counts: OutcomeCounts)] = []
+    /// Unix time the pending counts last went into ``stagedStats``.
+    var countsEncodedAt = -Double.infinity
     /// The connections' reconnects already added to the counters (``OutcomeCounts/brokerReconnects``).
     var countedReconnects = 0
 

@@ -85,7 +85,9 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
 
     /// True when every counter is 0.
     public var isZero: Bool {
-        Self.fields.allSatisfy { self[keyPath: $0.path] == 0 } && durationBuckets.allSatisfy { $0 == 0 }
+        processed == 0 && succeeded == 0 && failed == 0 && retried == 0 && maxRetries == 0 && timedOut == 0
+            && requeued == 0 && stopped == 0 && recovered == 0 && deadLettered == 0 && brokerReconnects == 0
+            && durationSeconds == 0 && durationBuckets.allSatisfy { $0 == 0 }
     }
 
     /// The counter stored under `field`, nil for an unknown field.
@@ -100,14 +102,29 @@ public struct OutcomeCounts: Codable, Sendable, Hashable {
     /// The sum of two sets of counts.
     public static func + (lhs: OutcomeCounts, rhs: OutcomeCounts) -> OutcomeCounts {
         var sum = lhs
-        for field in fields { sum[keyPath: field.path] += rhs[keyPath: field.path] }
-        if sum.durationBuckets.isEmpty { sum.durationBuckets = rhs.durationBuckets } else if !rhs.durationBuckets.isEmpty {
-            for index in sum.durationBuckets.indices where index < rhs.durationBuckets.count {
-                sum.durationBuckets[index] += rhs.durationBuckets[index]
+        sum += rhs
+        return sum
+    }
+
+    /// Adds `rhs` to `lhs`, field by field (once per finished batch: no key paths).
+    public static func += (lhs: inout OutcomeCounts, rhs: OutcomeCounts) {
+        lhs.processed += rhs.processed
+        lhs.succeeded += rhs.succeeded
+        lhs.failed += rhs.failed
+        lhs.retried += rhs.retried
+        lhs.maxRetries += rhs.maxRetries
+        lhs.timedOut += rhs.timedOut
+        lhs.requeued += rhs.requeued
+        lhs.stopped += rhs.stopped
+        lhs.recovered += rhs.recovered
+        lhs.deadLettered += rhs.deadLettered
+        lhs.brokerReconnects += rhs.brokerReconnects
+        if lhs.durationBuckets.isEmpty { lhs.durationBuckets = rhs.durationBuckets } else if !rhs.durationBuckets.isEmpty {
+            for index in lhs.durationBuckets.indices where index < rhs.durationBuckets.count {
+                lhs.durationBuckets[index] += rhs.durationBuckets[index]
             }
         }
-        sum.durationSeconds += rhs.durationSeconds
-        return sum
+        lhs.durationSeconds += rhs.durationSeconds
     }
 
     enum CodingKeys: String, CodingKey {
