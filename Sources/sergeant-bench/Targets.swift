@@ -42,6 +42,17 @@ extension Report {
         }
         add("single rows >= 2.5x Python", versusPython.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), singleVerdict)
 
+        // Against Sidekiq, like for like: one process, one task per round trip (its fastest
+        // consume row, at concurrency 1 or its default).
+        let sidekiq: [(String, Double?, Double)] = [
+            ("AMO", this(.consumeOne, atLeastOnce: false).flatMap { ratio(to: .sidekiq, $0) }, 5),
+            ("ALO", this(.consumeOne, atLeastOnce: true).flatMap { ratio(to: .sidekiq, $0) }, 4),
+        ]
+        if sidekiq.contains(where: { $0.1 != nil }) {
+            add("consume 1/txn >= 5x Sidekiq AMO, 4x ALO", sidekiq.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "),
+                verdict(sidekiq.allSatisfy { ($0.1 ?? 0) >= $0.2 }))
+        }
+
         // Bulk push.
         let bulk = this(.pushBulk)
         let bulkPython = bulk.flatMap(ratioToPython)

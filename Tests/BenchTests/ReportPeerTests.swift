@@ -47,6 +47,20 @@ final class ReportPeerTests: XCTestCase {
         XCTAssertTrue(table.contains("20.00x"), table)
     }
 
+    func testTargetsHoldTheSingleConsumeRowsToSidekiq() throws {
+        // Sidekiq at concurrency 1: 2 ms per job. AMO 100 µs (20x, >= 5x met); ALO 600 µs (3.33x, under 4x).
+        let amo = row(.consumeOne, .this, compressor: "none", atLeastOnce: false, tasks: 1000, seconds: [0.1])
+        let alo = row(.consumeOne, .this, compressor: "none", atLeastOnce: true, tasks: 1000, seconds: [0.6])
+        let oneThread = row(.consumeOne, .sidekiq, detail: "concurrency 1", tasks: 100, seconds: [0.2])
+        let line = try XCTUnwrap(report([amo, alo, oneThread]).targets().first { $0.contains("Sidekiq") })
+        XCTAssertTrue(line.contains("AMO 20.00x, ALO 3.33x"), line)
+        XCTAssertTrue(line.hasSuffix("missed"), line)
+        alo.samples = [Sample(seconds: 0.5)]
+        let met = try XCTUnwrap(report([amo, alo, oneThread]).targets().first { $0.contains("Sidekiq") })
+        XCTAssertTrue(met.hasSuffix("met"), met)
+        XCTAssertNil(report([amo, alo]).targets().first { $0.contains("Sidekiq") }, "no Sidekiq rows, no line")
+    }
+
     func testInstructionsPerTaskGetAColumnAndACSVField() throws {
         let ours = row(.pushOne, .this, compressor: "none", tasks: 1000, seconds: [0.1])
         ours.instructionsPerTask = 6767.4
