@@ -81,6 +81,24 @@ final class RedisReplyReaderTests: XCTestCase {
         XCTAssertEqual(read, expected)
     }
 
+    /// `+OK` and `+QUEUED` are taken without hiredis between replies; statuses that only start
+    /// like them, and offsets, are the same either way.
+    func testCommonStatusesAndTheirLookAlikes() throws {
+        let reader = RedisReplyReader()
+        try reader.feed(Array("+OK\r\n+QUEUED\r\n+OKAY\r\n+QUEUEDX\r\n+OK".utf8))
+        XCTAssertEqual(try reader.next(), .status("OK"))
+        XCTAssertEqual(reader.offset, 5)
+        XCTAssertEqual(try reader.next(), .status("QUEUED"))
+        XCTAssertEqual(reader.offset, 14)
+        XCTAssertEqual(try reader.next(), .status("OKAY"))
+        XCTAssertEqual(try reader.next(), .status("QUEUEDX"))
+        XCTAssertEqual(reader.offset, 31)
+        XCTAssertNil(try reader.next(), "+OK without its line end is not a reply yet")
+        try reader.feed(Array("\r\n".utf8))
+        XCTAssertEqual(try reader.next(), .status("OK"))
+        XCTAssertEqual(reader.offset, 36)
+    }
+
     func testAReaderResetMidReplyStartsClean() throws {
         let reader = RedisReplyReader()
         try reader.feed(Array("*3\r\n$1\r\na\r\n".utf8))

@@ -79,6 +79,7 @@ public final class RedisReplyReader {
     /// The next complete reply of the bytes fed so far; nil when they end before one does.
     /// Throws at bytes that are not RESP.
     public func next() throws(BrokerError) -> RedisReply? {
+        if let status = nextCommonStatus() { return status }
         var raw: UnsafeMutableRawPointer?
         guard redisReaderGetReply(reader, &raw) == REDIS_OK else {
             builder.clear()
@@ -89,6 +90,33 @@ public final class RedisReplyReader {
         offset = fed - (reader.pointee.len - reader.pointee.pos)
         return builder.take() ?? .null
     }
+
+    /// `+OK` or `+QUEUED` when the unread bytes start with one, taken without hiredis: every
+    /// command of a transaction answers one (six of the seven replies of an at-least-once pop),
+    /// and a call into hiredis's parser and out to ``RedisReplyBuilder`` per status costs more
+    /// than comparing a few bytes. Only between replies (hiredis is not inside one).
+    @inline(__always)
+    private func nextCommonStatus() -> RedisReply? {
+        let state = reader.pointee
+        guard state.ridx == -1, let buffer = state.buf, state.len - state.pos >= 5 else { return nil }
+        let start = UnsafeRawPointer(buffer + state.pos)
+        let left = state.len - state.pos
+        let reply: RedisReply
+        let length: Int
+        if memcmp(start, Self.ok.utf8Start, 5) == 0 {
+            (reply, length) = (.status("OK"), 5)
+        } else if left >= 9 && memcmp(start, Self.queued.utf8Start, 9) == 0 {
+            (reply, length) = (.status("QUEUED"), 9)
+        } else {
+            return nil
+        }
+        reader.pointee.pos += length
+        offset = fed - (state.len - state.pos - length)
+        return reply
+    }
+
+    private static let ok: StaticString = "+OK\r\n"
+    private static let queued: StaticString = "+QUEUED\r\n"
 
     /// The next reply: parsed from bytes read earlier if they hold it, else read from `stream`.
     func next(from stream: any RedisStream) throws(BrokerError) -> RedisReply {
