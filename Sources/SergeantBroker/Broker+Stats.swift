@@ -3,11 +3,6 @@ import SergeantCore
 // MARK: - Fleet state
 
 extension Broker {
-    /// The connector's fleet records, when it has them.
-    var fleet: (any FleetRecords)? { connector as? any FleetRecords }
-    /// The connector's per-bucket counters, when it keeps them.
-    var counters: (any ThroughputRecords)? { connector as? any ThroughputRecords }
-
     /// Adds `counts` to the queue's counters without a round trip of its own: they go out
     /// ahead of this broker's next round trip (the pop that acknowledges the batch they
     /// count), into the rate bucket of unix time `time`. Does nothing on a connector without

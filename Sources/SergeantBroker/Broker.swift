@@ -25,6 +25,11 @@ public final class Broker: @unchecked Sendable {
     let inFlight: (any InFlightRecords)?
     /// The connector's blocking wait, when it has one.
     let blocking: (any BlockingWait)?
+    /// The connector's fleet records, when it has them.
+    let fleet: (any FleetRecords)?
+    /// The connector's per-bucket counters, when it keeps them (cast once: a cast per
+    /// ``record(_:queue:at:)`` cost a conformance lookup per batch).
+    let counters: (any ThroughputRecords)?
     /// How tasks become bytes.
     public let encoder: TaskEncoder
     /// Largest task in bytes as stored; 0 for no limit.
@@ -45,6 +50,8 @@ public final class Broker: @unchecked Sendable {
         self.connector = connector
         inFlight = connector as? any InFlightRecords
         blocking = connector as? any BlockingWait
+        fleet = connector as? any FleetRecords
+        counters = connector as? any ThroughputRecords
         hashTags = connector is any HashTaggedKeys
         self.encoder = encoder
         self.maxTaskSize = maxTaskSize
