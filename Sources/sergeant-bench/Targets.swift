@@ -40,6 +40,10 @@ extension Report {
         if singleVerdict == "missed", let py = python(.pushOne)?.seconds, let raw = limit(.pushOne)?.seconds, py / 2.5 < raw {
             singleVerdict += String(format: ": 2.5x Python (%.2f s per push row) is faster than the raw loop (%.2f s)", py / 2.5, raw)
         }
+        if singleVerdict == "missed", let worst = single.min(by: { ($0.1.flatMap(ratioToPython) ?? .infinity) < ($1.1.flatMap(ratioToPython) ?? .infinity) }),
+           let row = worst.1, let py = pythonPeer(of: row) {
+            singleVerdict += ": \(worst.0) " + perTask(row, against: py) + " (Python)"
+        }
         add("single rows >= 2.5x Python", versusPython.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), singleVerdict)
 
         // Against Sidekiq, like for like: one process, one task per round trip (its fastest
@@ -49,8 +53,12 @@ extension Report {
             ("ALO", this(.consumeOne, atLeastOnce: true).flatMap { ratio(to: .sidekiq, $0) }, 4),
         ]
         if sidekiq.contains(where: { $0.1 != nil }) {
-            add("consume 1/txn >= 5x Sidekiq AMO, 4x ALO", sidekiq.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "),
-                verdict(sidekiq.allSatisfy { ($0.1 ?? 0) >= $0.2 }))
+            var sidekiqVerdict = verdict(sidekiq.allSatisfy { ($0.1 ?? 0) >= $0.2 })
+            if let short = sidekiq.first(where: { ($0.1 ?? 0) < $0.2 }),
+               let row = this(.consumeOne, atLeastOnce: short.0 == "ALO"), let peer = comparedRow(.sidekiq, for: row) {
+                sidekiqVerdict += ": \(short.0) " + perTask(row, against: peer) + " (Sidekiq)"
+            }
+            add("consume 1/txn >= 5x Sidekiq AMO, 4x ALO", sidekiq.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), sidekiqVerdict)
         }
 
         // Bulk push.
@@ -68,8 +76,12 @@ extension Report {
         let atMostOnce = this(.consumeBatch, atLeastOnce: false)
         let atLeastOnce = this(.consumeBatch, atLeastOnce: true)
         let batchPython = [atMostOnce, atLeastOnce].map { $0.flatMap(ratioToPython) }
-        add("batch consume >= 5x Python", "AMO \(times(batchPython[0])), ALO \(times(batchPython[1]))",
-            verdict(batchPython.allSatisfy { ($0 ?? 0) >= 5 }))
+        var batchVerdict = verdict(batchPython.allSatisfy { ($0 ?? 0) >= 5 })
+        if batchVerdict == "missed", let row = (batchPython[1] ?? 0) < (batchPython[0] ?? 0) ? atLeastOnce : atMostOnce,
+           let py = pythonPeer(of: row) {
+            batchVerdict += ": \(row.atLeastOnce == true ? "ALO" : "AMO") " + perTask(row, against: py) + " (Python)"
+        }
+        add("batch consume >= 5x Python", "AMO \(times(batchPython[0])), ALO \(times(batchPython[1]))", batchVerdict)
         let popLoop = rows.first { $0.section == "main" && $0.system == .limit && $0.detail == Bench.batchPopLoop }
         if let popLoop {
             let ofLoop = [atMostOnce, atLeastOnce].map { row in row.flatMap { ratio(of: popLoop, to: $0) }.map { 1 / $0 } }

@@ -54,7 +54,7 @@ final class ReportPeerTests: XCTestCase {
         let oneThread = row(.consumeOne, .sidekiq, detail: "concurrency 1", tasks: 100, seconds: [0.2])
         let line = try XCTUnwrap(report([amo, alo, oneThread]).targets().first { $0.contains("Sidekiq") })
         XCTAssertTrue(line.contains("AMO 20.00x, ALO 3.33x"), line)
-        XCTAssertTrue(line.hasSuffix("missed"), line)
+        XCTAssertTrue(line.hasSuffix("missed: ALO 600.00 µs/task against 2000.00 µs (Sidekiq)"), line)
         alo.samples = [Sample(seconds: 0.5)]
         let met = try XCTUnwrap(report([amo, alo, oneThread]).targets().first { $0.contains("Sidekiq") })
         XCTAssertTrue(met.hasSuffix("met"), met)
