@@ -2,8 +2,9 @@
 
   plot_ratios.py latest.csv ratios.png
 
-Left: how many times faster than Python sergeant 0.27 each of this project's rows is
-(Python's seconds / ours, log scale). Right: the share of the bare Redis limit each row
+Left: how many times faster than Python sergeant 0.27 and than Sidekiq (its fastest row of
+the kind, when the run measured it) each of this project's rows is (their seconds per task /
+ours, log scale). Right: the share of the bare Redis limit each row
 reaches (the limit's seconds / the row's), this project beside Python sergeant.
 """
 import csv
@@ -54,22 +55,31 @@ def main():
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 0.42 * len(ours) + 1.8), sharey=True)
 
     speedups = [number(row['ratio_vs_python']) or 0 for row in ours]
-    left.barh(positions, speedups, color='#3b6ea8')
+    sidekiq = [number(row.get('ratio_vs_sidekiq', '')) or 0 for row in ours]
+    pair = 0.4 if any(sidekiq) else 0
+    left.barh([p + pair / 2 for p in positions], speedups, pair or 0.8, color='#3b6ea8', label='x Python sergeant 0.27')
+    if pair:
+        left.barh([p - pair / 2 for p in positions], sidekiq, pair, color='#b03a48', label='x Sidekiq')
+        left.legend(loc='lower right', fontsize=8)
     left.axvline(1, color='black', linewidth=0.8)
     left.set_xscale('log')
-    low = min([value for value in speedups if value] + [1.0])
-    high = max(speedups + [1.0])
-    ticks = [tick for tick in (0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 20, 50) if low / 1.5 <= tick <= high * 1.5]
+    values = [value for value in speedups + sidekiq if value]
+    low = min(values + [1.0])
+    high = max(values + [1.0])
+    ticks = [tick for tick in (0.1, 0.2, 0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500) if low / 1.5 <= tick <= high * 1.5]
     left.set_xticks(ticks)
     left.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f'{value:g}x'))
     left.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     left.set_xlim(low / 1.6, high * 1.6)
-    left.set_xlabel("x Python sergeant 0.27 (Python's seconds / ours; log scale)")
+    left.set_xlabel("x Python sergeant 0.27 and x Sidekiq (their seconds per task / ours; log scale)")
     left.set_yticks(positions)
     left.set_yticklabels(labels, fontsize=8)
     for position, value in zip(positions, speedups):
         if value:
-            left.text(value, position, f' {value:.1f}x', va='center', fontsize=7)
+            left.text(value, position + pair / 2, f' {value:.1f}x', va='center', fontsize=7)
+    for position, value in zip(positions, sidekiq):
+        if value:
+            left.text(value, position - pair / 2, f' {value:.1f}x', va='center', fontsize=7)
 
     height = 0.4
     ours_limit = [100 * (number(row['ratio_vs_limit']) or 0) for row in ours]
