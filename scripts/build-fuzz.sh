@@ -19,7 +19,7 @@ if [ ! -d "$LOGGING" ]; then
 fi
 
 FLAGS=(-O -sanitize=fuzzer,address -parse-as-library -package-name sergeant -swift-version 6
-       -I "$MODULES" -I Sources/CCompression -I Sources/CHiredis -I Sources/CSQLite)
+       -I "$MODULES" -I Sources/CCompression -I Sources/CHiredis -I Sources/CSQLite -I Sources/COpenSSL)
 
 # module NAME SOURCE_DIR DEPENDENCY_OBJECTS...: one object file and a .swiftmodule, rebuilt when
 # a source, a module it imports or this script is newer.
@@ -74,5 +74,5 @@ for target in "${targets[@]}"; do
     fi
     echo "fuzz: linking $binary"
     "$SWIFTC" "${FLAGS[@]}" -module-name "Fuzz_${target//-/_}" "Fuzz/$target.swift" "${objects[@]}" \
-        -use-ld=lld -lz -lbz2 -llzma -lhiredis -lsqlite3 -o "$binary"
+        -use-ld=lld -lz -lbz2 -llzma -lhiredis -lsqlite3 -lssl -lcrypto -o "$binary"
 done

@@ -99,6 +99,16 @@ final class RedisReplyReaderTests: XCTestCase {
         XCTAssertEqual(reader.offset, 36)
     }
 
+    /// An array count is the server's word before any element came: a stream claiming 2^31 - 1
+    /// elements waits for them, with no 48 GB reserved ahead (the fuzzer's OOM; with the
+    /// reservation this test's process dies).
+    func testAHugeArrayCountReservesNothingItHasNotRead() throws {
+        let reader = RedisReplyReader()
+        try reader.feed(Array("*2147483647\r\n:1\r\n+OK\r\n".utf8))
+        XCTAssertNil(try reader.next(), "two elements of 2^31 - 1 came")
+        XCTAssertEqual(reader.offset, 0)
+    }
+
     func testAReaderResetMidReplyStartsClean() throws {
         let reader = RedisReplyReader()
         try reader.feed(Array("*3\r\n$1\r\na\r\n".utf8))

@@ -39,9 +39,15 @@ final class RedisReplyBuilder {
     fileprivate func openArray(_ count: Int) {
         guard count > 0 else { return add(.array([])) }
         var elements: [RedisReply] = []
-        elements.reserveCapacity(count)
+        // The count is the server's word, not yet backed by bytes: a stream claiming an array of
+        // 372 million elements must not allocate gigabytes before they come (the redis-reply
+        // fuzz target found it). Larger arrays grow as their elements arrive.
+        elements.reserveCapacity(min(count, Self.largestReservation))
         open.append((elements, count))
     }
+
+    /// Elements reserved ahead for an array (a pop of 1,000 tasks reserves once).
+    static let largestReservation = 4096
 
     /// What hiredis gets back for an object: any non-NULL pointer (NULL means out of memory).
     /// The objects live in the builder, so hiredis has nothing to free.
