@@ -28,8 +28,10 @@ public protocol FleetRecords: ThroughputRecords {
 /// ``RateBuckets/history`` buckets are deleted by the write that adds a newer one).
 public protocol ThroughputRecords: QueueConnector {
     /// Adds `counts` to the queue's counters and to the rate bucket of unix time `time`. No
-    /// round trip of its own: the commands go out ahead of the connector's next round trip
-    /// (a pop, an acknowledgement, a push), in the same write (local: in its next transaction).
+    /// round trip of its own: the commands go out ahead of a round trip the connector makes
+    /// anyway (a pop, an acknowledgement, a push), in the same write; Redis adds counts up in
+    /// memory and writes them at most once a second after the first (local: in its next
+    /// transaction).
     func stage(_ counts: OutcomeCounts, _ keys: KeySpace, at time: Double)
     /// Sends what ``stage(_:_:at:)`` holds now, if anything, in a round trip of its own.
     func flushStaged() throws(BrokerError)
