@@ -55,6 +55,15 @@ final class LocalConnectorProcessTests: XCTestCase {
         return lines
     }
 
+    /// Sets `go` once the children `names` are all up and waiting for it: a child that started
+    /// late (a loaded machine) would find the others done with the work it was there to share.
+    func go(_ connector: LocalConnector, after names: [String]) throws {
+        try waitUntil(timeout: 60, "the children to be ready") {
+            try names.allSatisfy { try connector.keyGet("ready-\($0)") != nil }
+        }
+        XCTAssertTrue(try connector.keySet("go", value: []))
+    }
+
     func waitForSuccess(_ children: [ChildProcess]) {
         for child in children {
             XCTAssertEqual(child.wait(timeout: 120), 0, child.output)
@@ -70,7 +79,7 @@ final class LocalConnectorProcessTests: XCTestCase {
         XCTAssertTrue(try connector.keySet("stop", value: []), "no more pushes: poppers stop at the empty queue")
         let batches = [1, 2, 3, 5]
         let children = try batches.indices.map { try spawn("pop", "popper\($0)", batch: batches[$0]) }
-        XCTAssertTrue(try connector.keySet("go", value: []))
+        try go(connector, after: batches.indices.map { "popper\($0)" })
         waitForSuccess(children)
         let popped = batches.indices.flatMap { recorded("popper\($0)") }
         XCTAssertEqual(popped.count, total, "no item popped twice")
@@ -88,7 +97,7 @@ final class LocalConnectorProcessTests: XCTestCase {
         let connector = try LocalConnector(filePath: filePath)
         let pushers = try (0..<3).map { try spawn("push", "pusher\($0)", count: perPusher, batch: [1, 4, 10][$0]) }
         let poppers = try (0..<3).map { try spawn("pop", "popper\($0)", batch: [1, 7, 30][$0]) }
-        XCTAssertTrue(try connector.keySet("go", value: []))
+        try go(connector, after: (0..<3).flatMap { ["pusher\($0)", "popper\($0)"] })
         waitForSuccess(pushers)
         XCTAssertTrue(try connector.keySet("stop", value: []))
         waitForSuccess(poppers)
@@ -104,7 +113,7 @@ final class LocalConnectorProcessTests: XCTestCase {
         let connector = try LocalConnector(filePath: filePath)
         let pushers = try (0..<2).map { try spawn("push", "pusher\($0)", count: perPusher, batch: [1, 10][$0]) }
         let workers = try (0..<3).map { try spawn("alo", "worker\($0)", batch: [1, 5, 10][$0]) }
-        XCTAssertTrue(try connector.keySet("go", value: []))
+        try go(connector, after: ["pusher0", "pusher1", "worker0", "worker1", "worker2"])
         // Worker 2 dies in the middle of a batch; its supervisor names it to its replacement.
         // Its first batch is enough: under load the others may take most of the tasks.
         try waitUntil(timeout: 60, "worker 2 to be working") { self.recorded("worker2").count >= 10 }
@@ -229,7 +238,9 @@ final class LocalChildProcess: XCTestCase {
         }
 
         let connector = try LocalConnector(filePath: path)
-        // Every child starts when the parent sets `go`, so that they all run at once.
+        // Every child starts when the parent sets `go`, so that they all run at once; the
+        // parent sets it once every child said it is here (`ready-NAME`).
+        _ = try connector.keySet("ready-\(name)", value: [])
         let deadline = unixTime() + 60
         while try connector.keyGet("go") == nil {
             guard unixTime() < deadline else { throw SupportError("no go key after 60 s") }
