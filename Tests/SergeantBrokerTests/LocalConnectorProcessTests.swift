@@ -25,7 +25,8 @@ final class LocalConnectorProcessTests: XCTestCase {
     // MARK: Children
 
     /// Starts this test bundle as a child with `role` (see ``LocalChildProcess``).
-    func spawn(_ role: String, _ name: String, queue: String = "items", count: Int = 0, batch: Int = 1) throws -> ChildProcess {
+    func spawn(_ role: String, _ name: String, queue: String = "items", count: Int = 0, batch: Int = 1,
+               start: String = "go") throws -> ChildProcess {
         #if os(Linux)
         let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         return try ChildProcess([bundle, "SergeantBrokerTests.LocalChildProcess/testRunAsChildProcess"], environment: [
@@ -36,6 +37,7 @@ final class LocalConnectorProcessTests: XCTestCase {
             "SERGEANT_LOCAL_COUNT": String(count),
             "SERGEANT_LOCAL_BATCH": String(batch),
             "SERGEANT_LOCAL_RECORD": record(name),
+            "SERGEANT_LOCAL_START": start,
         ])
         #else
         throw XCTSkip("child processes re-run the test bundle, which is an executable only on Linux")
@@ -112,11 +114,14 @@ final class LocalConnectorProcessTests: XCTestCase {
         let perPusher = 600
         let connector = try LocalConnector(filePath: filePath)
         let pushers = try (0..<2).map { try spawn("push", "pusher\($0)", count: perPusher, batch: [1, 10][$0]) }
-        let workers = try (0..<3).map { try spawn("alo", "worker\($0)", batch: [1, 5, 10][$0]) }
+        // Workers 0 and 1 start once worker 2 has its first batch: on a loaded machine SQLite's
+        // lock went to them again and again while worker 2 slept in its busy handler, until the
+        // queue was empty and worker 2 had nothing to die with.
+        let workers = try (0..<3).map { try spawn("alo", "worker\($0)", batch: [1, 5, 10][$0], start: $0 == 2 ? "go" : "go-workers") }
         try go(connector, after: ["pusher0", "pusher1", "worker0", "worker1", "worker2"])
         // Worker 2 dies in the middle of a batch; its supervisor names it to its replacement.
-        // Its first batch is enough: under load the others may take most of the tasks.
         try waitUntil(timeout: 60, "worker 2 to be working") { self.recorded("worker2").count >= 10 }
+        XCTAssertTrue(try connector.keySet("go-workers", value: []))
         workers[2].signal(SIGKILL)
         XCTAssertEqual(workers[2].wait(timeout: 10), 128 + SIGKILL)
         let replacement = Broker(connector: try LocalConnector(filePath: filePath), encoder: TaskEncoder())
@@ -227,6 +232,7 @@ final class LocalChildProcess: XCTestCase {
         let name = environment["SERGEANT_LOCAL_NAME"] ?? "child"
         let count = Int(environment["SERGEANT_LOCAL_COUNT"] ?? "") ?? 0
         let batch = max(1, Int(environment["SERGEANT_LOCAL_BATCH"] ?? "") ?? 1)
+        let start = environment["SERGEANT_LOCAL_START"] ?? "go"
         let record = open(recordPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard record >= 0 else { throw SupportError("cannot open \(recordPath)") }
         defer { close(record) }
@@ -242,8 +248,8 @@ final class LocalChildProcess: XCTestCase {
         // parent sets it once every child said it is here (`ready-NAME`).
         _ = try connector.keySet("ready-\(name)", value: [])
         let deadline = unixTime() + 60
-        while try connector.keyGet("go") == nil {
-            guard unixTime() < deadline else { throw SupportError("no go key after 60 s") }
+        while try connector.keyGet(start) == nil {
+            guard unixTime() < deadline else { throw SupportError("no \(start) key after 60 s") }
             usleep(200)
         }
         switch role {
