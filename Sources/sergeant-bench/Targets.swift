@@ -22,6 +22,10 @@ extension Report {
         }
         func times(_ value: Double?) -> String { value.map { String(format: "%.2fx", $0) } ?? "?" }
         func verdict(_ met: Bool) -> String { met ? "met" : "missed" }
+        /// "met", or "missed" with the measured reason when there is one.
+        func verdict(_ met: Bool, because reason: () -> String?) -> String {
+            met ? "met" : reason().map { "missed: " + $0 } ?? "missed"
+        }
 
         // Single rows: against the raw loop, and against Python.
         let single: [(String, Row?)] = [
@@ -29,20 +33,20 @@ extension Report {
             ("consume ALO", this(.consumeOne, atLeastOnce: true)),
         ]
         let ofRaw = single.map { ($0.0, $0.1.flatMap(ratioToLimit).map { 1 / $0 }) }
-        var rawVerdict = verdict(ofRaw.allSatisfy { ($0.1 ?? .infinity) <= 1.3 })
-        if rawVerdict == "missed", let worst = single.max(by: { ($0.1.flatMap(ratioToLimit) ?? 0) > ($1.1.flatMap(ratioToLimit) ?? 0) }),
-           let row = worst.1, let raw = limitPeer(of: row) {
-            rawVerdict += ": \(worst.0) " + perTask(row, against: raw)
+        let rawVerdict = verdict(ofRaw.allSatisfy { ($0.1 ?? .infinity) <= 1.3 }) {
+            guard let worst = single.max(by: { ($0.1.flatMap(ratioToLimit) ?? 0) > ($1.1.flatMap(ratioToLimit) ?? 0) }),
+                  let row = worst.1, let raw = limitPeer(of: row) else { return nil }
+            return "\(worst.0) " + perTask(row, against: raw)
         }
         add("single rows <= 1.3x the raw round-trip loop", ofRaw.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), rawVerdict)
         let versusPython = single.map { ($0.0, $0.1.flatMap(ratioToPython)) }
-        var singleVerdict = verdict(versusPython.allSatisfy { ($0.1 ?? 0) >= 2.5 })
-        if singleVerdict == "missed", let py = python(.pushOne)?.seconds, let raw = limit(.pushOne)?.seconds, py / 2.5 < raw {
-            singleVerdict += String(format: ": 2.5x Python (%.2f s per push row) is faster than the raw loop (%.2f s)", py / 2.5, raw)
-        }
-        if singleVerdict == "missed", let worst = single.min(by: { ($0.1.flatMap(ratioToPython) ?? .infinity) < ($1.1.flatMap(ratioToPython) ?? .infinity) }),
-           let row = worst.1, let py = pythonPeer(of: row) {
-            singleVerdict += ": \(worst.0) " + perTask(row, against: py) + " (Python)"
+        let singleVerdict = verdict(versusPython.allSatisfy { ($0.1 ?? 0) >= 2.5 }) {
+            if let py = python(.pushOne)?.seconds, let raw = limit(.pushOne)?.seconds, py / 2.5 < raw {
+                return String(format: "2.5x Python (%.2f s per push row) is faster than the raw loop (%.2f s)", py / 2.5, raw)
+            }
+            guard let worst = single.min(by: { ($0.1.flatMap(ratioToPython) ?? .infinity) < ($1.1.flatMap(ratioToPython) ?? .infinity) }),
+                  let row = worst.1, let py = pythonPeer(of: row) else { return nil }
+            return "\(worst.0) " + perTask(row, against: py) + " (Python)"
         }
         add("single rows >= 2.5x Python", versusPython.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), singleVerdict)
 
@@ -53,10 +57,10 @@ extension Report {
             ("ALO", this(.consumeOne, atLeastOnce: true).flatMap { ratio(to: .sidekiq, $0) }, 4),
         ]
         if sidekiq.contains(where: { $0.1 != nil }) {
-            var sidekiqVerdict = verdict(sidekiq.allSatisfy { ($0.1 ?? 0) >= $0.2 })
-            if let short = sidekiq.first(where: { ($0.1 ?? 0) < $0.2 }),
-               let row = this(.consumeOne, atLeastOnce: short.0 == "ALO"), let peer = comparedRow(.sidekiq, for: row) {
-                sidekiqVerdict += ": \(short.0) " + perTask(row, against: peer) + " (Sidekiq)"
+            let sidekiqVerdict = verdict(sidekiq.allSatisfy { ($0.1 ?? 0) >= $0.2 }) {
+                guard let short = sidekiq.first(where: { ($0.1 ?? 0) < $0.2 }),
+                      let row = this(.consumeOne, atLeastOnce: short.0 == "ALO"), let peer = comparedRow(.sidekiq, for: row) else { return nil }
+                return "\(short.0) " + perTask(row, against: peer) + " (Sidekiq)"
             }
             add("consume 1/txn >= 5x Sidekiq AMO, 4x ALO", sidekiq.map { "\($0.0) \(times($0.1))" }.joined(separator: ", "), sidekiqVerdict)
         }
@@ -64,9 +68,9 @@ extension Report {
         // Bulk push.
         let bulk = this(.pushBulk)
         let bulkPython = bulk.flatMap(ratioToPython)
-        var bulkVerdict = verdict((bulkPython ?? 0) >= 4)
-        if bulkVerdict == "missed", let py = python(.pushBulk)?.seconds, let bound = limit(.pushBulk)?.seconds, py / 4 < bound {
-            bulkVerdict += String(format: ": 4x Python (%.3f s) is faster than the pipelined limit (%.3f s)", py / 4, bound)
+        let bulkVerdict = verdict((bulkPython ?? 0) >= 4) {
+            guard let py = python(.pushBulk)?.seconds, let bound = limit(.pushBulk)?.seconds, py / 4 < bound else { return nil }
+            return String(format: "4x Python (%.3f s) is faster than the pipelined limit (%.3f s)", py / 4, bound)
         }
         add("bulk push >= 4x Python", times(bulkPython), bulkVerdict)
         let bulkLimit = bulk.flatMap(ratioToLimit).map { 1 / $0 }
@@ -76,24 +80,22 @@ extension Report {
         let atMostOnce = this(.consumeBatch, atLeastOnce: false)
         let atLeastOnce = this(.consumeBatch, atLeastOnce: true)
         let batchPython = [atMostOnce, atLeastOnce].map { $0.flatMap(ratioToPython) }
-        var batchVerdict = verdict(batchPython.allSatisfy { ($0 ?? 0) >= 5 })
-        if batchVerdict == "missed", let row = (batchPython[1] ?? 0) < (batchPython[0] ?? 0) ? atLeastOnce : atMostOnce,
-           let py = pythonPeer(of: row) {
-            batchVerdict += ": \(row.atLeastOnce == true ? "ALO" : "AMO") " + perTask(row, against: py) + " (Python)"
+        let batchVerdict = verdict(batchPython.allSatisfy { ($0 ?? 0) >= 5 }) {
+            guard let row = (batchPython[1] ?? 0) < (batchPython[0] ?? 0) ? atLeastOnce : atMostOnce,
+                  let py = pythonPeer(of: row) else { return nil }
+            return "\(row.atLeastOnce == true ? "ALO" : "AMO") " + perTask(row, against: py) + " (Python)"
         }
         add("batch consume >= 5x Python", "AMO \(times(batchPython[0])), ALO \(times(batchPython[1]))", batchVerdict)
         let popLoop = rows.first { $0.section == "main" && $0.system == .limit && $0.detail == Bench.batchPopLoop }
         if let popLoop {
             let ofLoop = [atMostOnce, atLeastOnce].map { row in row.flatMap { ratio(of: popLoop, to: $0) }.map { 1 / $0 } }
-            var loopVerdict = verdict(ofLoop.allSatisfy { ($0 ?? .infinity) <= 4 })
-            if loopVerdict == "missed", let row = (ofLoop[1] ?? 0) > (ofLoop[0] ?? 0) ? atLeastOnce : atMostOnce {
-                loopVerdict += ": " + perTask(row, against: popLoop)
+            let loopVerdict = verdict(ofLoop.allSatisfy { ($0 ?? .infinity) <= 4 }) {
+                ((ofLoop[1] ?? 0) > (ofLoop[0] ?? 0) ? atLeastOnce : atMostOnce).map { perTask($0, against: popLoop) }
             }
             add("batch consume <= 4x the LPOP key 1000 loop", "AMO \(times(ofLoop[0])), ALO \(times(ofLoop[1]))", loopVerdict)
         }
         if let alo = atLeastOnce, let amo = atMostOnce, let cost = ratio(of: alo, to: amo) {
-            var costVerdict = verdict(cost <= 1.15)
-            if cost > 1.15 { costVerdict += ": at-least-once " + perTask(alo, against: amo) }
+            let costVerdict = verdict(cost <= 1.15) { "at-least-once " + perTask(alo, against: amo) }
             add("batch at-least-once within 15% of at-most-once", String(format: "%+.1f%%", (cost - 1) * 100), costVerdict)
         }
 
